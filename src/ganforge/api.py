@@ -1,0 +1,139 @@
+"""The Python API: train(), load_run(), sample(). The CLI calls only these (and their peers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganforge.config import Config
+from ganforge.errors import CheckpointError, GanforgeError
+from ganforge.games import Game, build_game
+from ganforge.recipes import get_recipe
+from ganforge.training import checkpoint as ckpt
+from ganforge.training.run_dir import check_run, read_json
+from ganforge.training.trainer import Summary, Trainer, resolve_device
+
+
+def make_config(recipe: str = "dcgan", overrides: dict[str, Any] | None = None) -> Config:
+    """The recipe's config with ``overrides`` (strings are parsed); validated."""
+    cfg = get_recipe(recipe).config()
+    return cfg.with_overrides(overrides or {})
+
+
+def default_out(cfg: Config) -> Path:
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    name = cfg.dataset.replace(":", "-").replace("/", "_").strip("-_")[:40]
+    return Path("runs") / f"{cfg.recipe}-{name}-{stamp}"
+
+
+def train(
+    recipe: str = "dcgan",
+    out: str | Path | None = None,
+    *,
+    force: bool = False,
+    progress: bool | None = False,
+    **overrides: Any,
+) -> Summary:
+    """Train ``recipe`` with config ``overrides`` into ``out``; returns the run's summary.
+
+    Without a budget (steps, epochs, minutes) one epoch is trained.
+    """
+    cfg = make_config(recipe, overrides)
+    if not (cfg.steps or cfg.epochs or cfg.minutes):
+        cfg = cfg.with_overrides({"epochs": 1})
+    return Trainer(cfg, out or default_out(cfg), force=force, progress=progress).run()
+
+
+def resume(
+    run: str | Path,
+    *,
+    steps: int = 0,
+    epochs: float = 0,
+    minutes: float = 0,
+    progress: bool | None = False,
+) -> Summary:
+    """Continue ``run`` from its latest checkpoint with its own config (budget may be extended)."""
+    run = check_run(Path(run))
+    cfg = Config.from_dict(read_json(run / "config.json"))
+    budget = {k: v for k, v in (("steps", steps), ("epochs", epochs), ("minutes", minutes)) if v}
+    if budget:
+        cfg = cfg.with_overrides(budget)
+    trainer = Trainer(cfg, run, resume=True, progress=progress, extend_steps=steps)
+    return trainer.run()
+
+
+@dataclass
+class LoadedRun:
+    """A trained run: its config, game and the generator used for sampling (EMA if present)."""
+
+    path: Path
+    cfg: Config
+    game: Game
+    G: torch.nn.Module
+    step: int
+    device: torch.device
+
+    def sample(
+        self,
+        n: int = 64,
+        seed: int = 0,
+        classes: list[int] | None = None,
+        codes: dict[int, float] | None = None,
+        batch_size: int = 500,
+    ) -> torch.Tensor:
+        """``n`` samples (N, C, H, W) in [-1, 1] on the CPU, G in eval mode."""
+        chunks = []
+        for start in range(0, n, batch_size):
+            m = min(batch_size, n - start)
+            inputs = self.game.fixed_inputs(
+                m, seed * 1_000_003 + start, self.device, classes=classes, codes=codes
+            )
+            if classes and "y" in inputs:  # cycle the classes over the whole sample
+                k = len(classes)
+                inputs["y"] = torch.tensor(
+                    [classes[(start + i) % k] for i in range(m)], device=self.device
+                )
+            chunks.append(self.game.render(self.G, inputs).clamp(-1, 1).cpu())
+        return torch.cat(chunks) if chunks else torch.empty(0)
+
+
+def load_run(run: str | Path, device: str = "auto", which: str = "latest") -> LoadedRun:
+    """Load a run directory's latest (or ``best``) checkpoint for sampling and evaluation."""
+    run = check_run(Path(run))
+    cfg = Config.from_dict(read_json(run / "config.json"))
+    if which == "best" and (run / "checkpoints" / "best.safetensors").is_file():
+        path = run / "checkpoints" / "best.safetensors"
+    else:
+        path = ckpt.latest_checkpoint(run / "checkpoints")
+    if path is None:
+        raise CheckpointError(f"{run} has no loadable checkpoint (checkpoints/ is empty)")
+    state = ckpt.load_checkpoint(path)
+    dev = resolve_device(device)
+    info = state["game"]
+    torch.manual_seed(0)
+    game = build_game(cfg, tuple(info["data_shape"]), info.get("num_classes", 0)).to(dev)
+    if game.describe() != info:
+        raise CheckpointError(f"{path} does not match its run's config.json (game differs)")
+    weights = state["ema"] if state.get("ema") else state["models"]["G"]
+    try:
+        game.G.load_state_dict(weights)
+        game.D.load_state_dict(state["models"]["D"])
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"{path} does not fit its config: {str(exc).splitlines()[0]}"
+        ) from None
+    game.eval()
+    return LoadedRun(run, cfg, game, game.G, int(state["step"]), dev)
+
+
+def sample(run: str | Path, n: int = 64, seed: int = 0, **kw: Any) -> torch.Tensor:
+    """Shortcut: ``load_run(run).sample(n, seed, ...)``."""
+    return load_run(run).sample(n, seed, **kw)
+
+
+__all__ = ["GanforgeError", "LoadedRun", "load_run", "make_config", "resume", "sample", "train"]

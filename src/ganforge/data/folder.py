@@ -1,0 +1,79 @@
+"""A folder of PNG/JPEG images as one uint8 tensor: resized, centre-cropped, gray or RGB."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ganforge.errors import DataError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+
+
+def list_images(root: str | Path) -> list[Path]:
+    """Image files under ``root`` (recursively, following no symlinked directories), sorted."""
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise DataError(f"image folder {root} does not exist")
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder of images")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise DataError(f"image folder {root} is not readable (check its permissions)")
+    paths: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                paths.append(path)
+    return paths
+
+
+def load_image(path: Path, size: int, channels: int) -> np.ndarray:
+    """One image as (C, size, size) uint8: shorter side resized to ``size``, centre-cropped."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            img = img.convert("L" if channels == 1 else "RGB")
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"cannot read image {path}: {exc}") from None
+    w, h = img.size
+    if w == 0 or h == 0:
+        raise DataError(f"image {path} is empty")
+    scale = size / min(w, h)
+    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+    img = img.resize((nw, nh), Image.Resampling.BICUBIC, reducing_gap=None)
+    left, top = (nw - size) // 2, (nh - size) // 2
+    img = img.crop((left, top, left + size, top + size))
+    arr = np.asarray(img, dtype=np.uint8)
+    return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+
+
+def load_folder(
+    root: str | Path, size: int = 64, channels: int = 3, skip_bad: bool = False
+) -> tuple[np.ndarray, int]:
+    """All images under ``root`` as (N, C, size, size) uint8, and the number of files skipped.
+
+    A file that cannot be decoded stops the load with its name, unless ``skip_bad`` is set.
+    """
+    paths = list_images(root)
+    if not paths:
+        raise DataError(
+            f"no images found in {root} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
+    images, skipped = [], 0
+    for path in paths:
+        try:
+            if path.stat().st_size == 0:
+                raise DataError(f"image {path} is an empty (zero-byte) file")
+            images.append(load_image(path, size, channels))
+        except DataError as exc:
+            if not skip_bad:
+                raise DataError(f"{exc}; fix or remove it, or pass --set skip_bad=true") from None
+            skipped += 1
+    if not images:
+        raise DataError(f"none of the {len(paths)} files in {root} could be read as an image")
+    return np.stack(images), skipped

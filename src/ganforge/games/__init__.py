@@ -1,0 +1,21 @@
+"""Games: what one discriminator step and one generator step compute for a GAN family."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ganforge.games.adversarial import AdversarialGame
+from ganforge.games.base import Game
+
+# name -> factory(cfg, data) ; other games (pix2pix, cyclegan) register here.
+GAMES: dict[str, Callable[..., Game]] = {
+    "adversarial": lambda cfg, shape, num_classes: AdversarialGame(cfg, shape, num_classes),
+}
+
+
+def build_game(cfg, shape: tuple[int, ...], num_classes: int) -> Game:
+    """The game named by ``cfg.game`` for data of ``shape`` with ``num_classes`` labels."""
+    return GAMES[cfg.game](cfg, shape, num_classes)
+
+
+__all__ = ["GAMES", "AdversarialGame", "Game", "build_game"]

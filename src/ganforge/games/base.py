@@ -1,0 +1,61 @@
+"""What a game is: two players (``G`` and ``D``) and what one step of each computes.
+
+The trainer only knows this interface; it never branches on the GAN family.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganforge.data.batches import Batches
+from ganforge.data.datasets import ImageData
+
+Logs = dict[str, torch.Tensor]
+
+
+class Game(nn.Module):
+    """Base class. Subclasses set ``self.G`` and ``self.D`` (modules, possibly ModuleDicts).
+
+    - ``d_loss(batch, step)`` -> (loss, logs): one discriminator step's objective.
+    - ``g_loss(batch, step)`` -> (loss, logs): one generator step's objective; ``batch`` is the
+      real batch of the last D step (used by paired/unpaired games and to size the fakes).
+    - ``after_d_step()``: projections after the D optimiser step (e.g. weight clipping).
+    - ``fixed_inputs(n, seed)`` and ``render(G, inputs)``: the fixed-latent sample grid.
+    """
+
+    G: nn.Module
+    D: nn.Module
+
+    def make_batches(
+        self,
+        data: ImageData,
+        batch_size: int,
+        seed: int,
+        device: torch.device,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> Any:
+        return Batches(data, batch_size, seed, device, rank, world_size)
+
+    def d_loss(self, batch: Any, step: int) -> tuple[torch.Tensor, Logs]:
+        raise NotImplementedError
+
+    def g_loss(self, batch: Any, step: int) -> tuple[torch.Tensor, Logs]:
+        raise NotImplementedError
+
+    def after_d_step(self) -> None:
+        """Called after every discriminator update."""
+
+    def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def render(self, G: nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """Facts about the game saved with the run (shapes, classes, ...)."""
+        return {}

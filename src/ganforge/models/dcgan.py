@@ -1,0 +1,107 @@
+"""DCGAN (Radford et al. 2016): transposed-conv generator, strided-conv discriminator.
+
+Rules from the paper (and the notes): no pooling (strided convs), BatchNorm in both nets except
+G's output and D's input layer, ReLU in G with tanh output, LeakyReLU(0.2) in D, weights
+N(0, 0.02). The depth follows the image size: the side is halved while it is even and > 4, so
+28 px starts from 7x7 (2 stages), 32 px from 4x4 (3 stages) and 64 px from 4x4 (4 stages).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganforge.errors import ConfigError
+from ganforge.models.layers import SelfAttention, dcgan_init, norm2d
+
+
+def stages_for(size: int) -> tuple[int, int]:
+    """(number of 2x up/down-sampling stages, starting side) for an image side ``size``."""
+    if size < 4:
+        raise ConfigError(f"bad value {size} for 'image_size': DCGAN needs at least 4 px")
+    k, side = 0, size
+    while side % 2 == 0 and side > 4:
+        side //= 2
+        k += 1
+    if k == 0:
+        raise ConfigError(
+            f"bad value {size} for 'image_size': must be divisible by 2 (e.g. 28, 32, 64)"
+        )
+    return k, side
+
+
+class DCGANGenerator(nn.Module):
+    """z (B, in_dim) -> image (B, C, S, S) in [-1, 1]; widths ``width * 2^k ... width * 2``."""
+
+    def __init__(
+        self,
+        in_dim: int,
+        channels: int,
+        size: int,
+        width: int = 64,
+        norm: str = "batch",
+        attention: bool = False,
+    ):
+        super().__init__()
+        k, side = stages_for(size)
+        top = width * 2**k
+        self.start = (top, side, side)
+        self.project = nn.Sequential(
+            nn.Linear(in_dim, top * side * side, bias=norm == "none"),
+        )
+        self.project_norm = nn.Sequential(norm2d(norm, top), nn.ReLU(True))
+        layers: list[nn.Module] = []
+        ch = top
+        for i in range(k - 1):
+            layers += [
+                nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=norm == "none"),
+                norm2d(norm, ch // 2),
+                nn.ReLU(True),
+            ]
+            ch //= 2
+            if attention and i == (k - 2) // 2:
+                layers.append(SelfAttention(ch))
+        layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        dcgan_init(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.project(z).view(z.shape[0], *self.start)
+        return self.net(self.project_norm(x))
+
+
+class DCGANDiscriminator(nn.Module):
+    """image (B, C, S, S) -> logit (B,); ``features`` is the flattened last conv map."""
+
+    def __init__(
+        self,
+        channels: int,
+        size: int,
+        width: int = 64,
+        norm: str = "batch",
+        attention: bool = False,
+    ):
+        super().__init__()
+        k, side = stages_for(size)
+        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        ch = width
+        for i in range(k - 1):
+            if attention and i == (k - 1) // 2:
+                layers.append(SelfAttention(ch))
+            layers += [
+                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none"),
+                norm2d(norm, ch * 2),
+                nn.LeakyReLU(0.2, True),
+            ]
+            ch *= 2
+        layers.append(nn.Flatten())
+        self.body = nn.Sequential(*layers)
+        self.feature_dim = ch * side * side
+        self.head = nn.Linear(self.feature_dim, 1)
+        dcgan_init(self)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x)).squeeze(1)

@@ -1,0 +1,88 @@
+"""Small building blocks shared by the architectures: normalisation, init, attention, SN."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganforge.errors import ConfigError
+
+
+def norm2d(kind: str, channels: int) -> nn.Module:
+    """Normalisation for (B, C, H, W) features.
+
+    ``layer`` is LayerNorm over (C, H, W) with a per-channel affine (GroupNorm with one group),
+    the choice of Gulrajani et al. (2017) for gradient-penalty critics.
+    """
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)  # eps and momentum at their defaults (not 0.8!)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "none":
+        return nn.Identity()
+    raise ConfigError(f"bad norm {kind!r}: allowed values are batch, layer, instance, none")
+
+
+def norm1d(kind: str, features: int) -> nn.Module:
+    """Normalisation for (B, F) features (MLPs); instance norm has no meaning there."""
+    if kind == "batch":
+        return nn.BatchNorm1d(features)
+    if kind == "layer":
+        return nn.LayerNorm(features)
+    if kind == "none":
+        return nn.Identity()
+    raise ConfigError(f"bad norm {kind!r} for an MLP: allowed values are batch, layer, none")
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """Radford et al. (2016): weights ~ N(0, 0.02); BatchNorm scale ~ N(1, 0.02), shifts 0."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear | nn.Embedding):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def apply_spectral_norm(module: nn.Module) -> nn.Module:
+    """Spectral normalisation (Miyato et al. 2018) on every conv and linear weight.
+
+    Uses torch's parametrisation: W / sigma(W), sigma estimated by one power iteration per
+    forward in training mode.
+    """
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    for name, child in list(module.named_children()):
+        if isinstance(child, nn.Conv2d | nn.ConvTranspose2d | nn.Linear | nn.Embedding):
+            setattr(module, name, spectral_norm(child))
+        else:
+            apply_spectral_norm(child)
+    return module
+
+
+class SelfAttention(nn.Module):
+    """Self-attention block of SAGAN (Zhang et al. 2019): x + gamma * softmax(QK^T) V.
+
+    ``gamma`` starts at 0 so the block begins as the identity.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        inner = max(channels // 8, 1)
+        self.query = nn.Conv2d(channels, inner, 1)
+        self.key = nn.Conv2d(channels, inner, 1)
+        self.value = nn.Conv2d(channels, channels, 1)
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        q = self.query(x).flatten(2).transpose(1, 2)  # (B, HW, C')
+        k = self.key(x).flatten(2)  # (B, C', HW)
+        attn = torch.softmax(q @ k, dim=-1)  # (B, HW, HW)
+        v = self.value(x).flatten(2)  # (B, C, HW)
+        out = (v @ attn.transpose(1, 2)).view(b, c, h, w)
+        return x + self.gamma * out

@@ -1,0 +1,171 @@
+"""Named recipes: the classic GANs with the hyper-parameters of their papers.
+
+A recipe is a set of overrides on :class:`~ganforge.config.Config`; ``docs/recipes.md`` has
+the same table with the sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ganforge.config import Config
+from ganforge.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    summary: str
+    source: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def config(self, **extra: Any) -> Config:
+        return Config(recipe=self.name).with_overrides({**self.overrides, **extra})
+
+
+_DCGAN_ADAM = {"optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999}
+_WGAN_GP = {
+    "arch": "dcgan",
+    "loss": "wasserstein",
+    "penalty": "gp",
+    "penalty_weight": 10.0,
+    "d_norm": "layer",
+    "optimizer": "adam",
+    "lr_g": 1e-4,
+    "lr_d": 1e-4,
+    "beta1": 0.0,
+    "beta2": 0.9,
+    "d_steps": 5,
+}
+
+RECIPES: dict[str, Recipe] = {}
+
+
+def register(recipe: Recipe) -> Recipe:
+    RECIPES[recipe.name] = recipe
+    return recipe
+
+
+for _r in (
+    Recipe(
+        "gan",
+        "MLP GAN 100-128-256-512-784 / 784-512-256-1, non-saturating loss",
+        "Goodfellow et al. 2014, Generative Adversarial Nets (arXiv:1406.2661)",
+        {
+            "arch": "mlp",
+            "g_width": 128,
+            "d_width": 256,
+            "g_norm": "batch",
+            "d_norm": "none",
+            "channels_last": False,
+            **_DCGAN_ADAM,
+        },
+    ),
+    Recipe(
+        "dcgan",
+        "strided-conv D, transposed-conv G, BatchNorm, Adam 2e-4 (the default)",
+        "Radford et al. 2016, Unsupervised Representation Learning with DCGANs (arXiv:1511.06434)",
+        {"arch": "dcgan", **_DCGAN_ADAM},
+    ),
+    Recipe(
+        "cgan",
+        "class-conditional DCGAN: one-hot labels concatenated to z and to D's input",
+        "Mirza & Osindero 2014, Conditional Generative Adversarial Nets (arXiv:1411.1784)",
+        {"arch": "dcgan", "conditioning": "concat", **_DCGAN_ADAM},
+    ),
+    Recipe(
+        "cgan-matching",
+        "matching-aware cGAN: D also rejects real images with wrong labels",
+        "Reed et al. 2016, Generative Adversarial Text to Image Synthesis (arXiv:1605.05396)",
+        {"arch": "dcgan", "conditioning": "matching", **_DCGAN_ADAM},
+    ),
+    Recipe(
+        "acgan",
+        "auxiliary-classifier GAN: D predicts the class of real and fake images",
+        "Odena et al. 2017, Conditional Image Synthesis with Auxiliary Classifier GANs "
+        "(arXiv:1610.09585)",
+        {"arch": "dcgan", "conditioning": "acgan", **_DCGAN_ADAM},
+    ),
+    Recipe(
+        "projection",
+        "projection discriminator with hinge loss and spectral norm",
+        "Miyato & Koyama 2018, cGANs with Projection Discriminator (arXiv:1802.05637)",
+        {
+            "arch": "dcgan",
+            "conditioning": "projection",
+            "loss": "hinge",
+            "spectral_norm": True,
+            "d_norm": "none",
+            "optimizer": "adam",
+            "lr_g": 2e-4,
+            "lr_d": 2e-4,
+            "beta1": 0.0,
+            "beta2": 0.9,
+            "d_steps": 5,
+        },
+    ),
+    Recipe(
+        "lsgan",
+        "least-squares GAN (a=0, b=c=1)",
+        "Mao et al. 2017, Least Squares Generative Adversarial Networks (arXiv:1611.04076)",
+        {"arch": "dcgan", "loss": "least-squares", **_DCGAN_ADAM},
+    ),
+    Recipe(
+        "wgan",
+        "Wasserstein GAN: weight clipping 0.01, RMSProp 5e-5, n_critic 5",
+        "Arjovsky et al. 2017, Wasserstein GAN (arXiv:1701.07875)",
+        {
+            "arch": "dcgan",
+            "loss": "wasserstein",
+            "clip": 0.01,
+            "optimizer": "rmsprop",
+            "lr_g": 5e-5,
+            "lr_d": 5e-5,
+            "d_steps": 5,
+        },
+    ),
+    Recipe(
+        "wgan-gp",
+        "WGAN with gradient penalty (lambda 10), LayerNorm critic, Adam 1e-4 (0, 0.9)",
+        "Gulrajani et al. 2017, Improved Training of Wasserstein GANs (arXiv:1704.00028)",
+        dict(_WGAN_GP),
+    ),
+    Recipe(
+        "wgan-slope",
+        "WGAN with the notes' finite-difference slope penalty (lambda 10)",
+        "course notes 003 (formula 10), after Gulrajani et al. 2017",
+        {**_WGAN_GP, "penalty": "slope"},
+    ),
+    Recipe(
+        "hinge-sn",
+        "SN-GAN: hinge loss, spectral normalisation in D, no BatchNorm in D",
+        "Miyato et al. 2018, Spectral Normalization for GANs (arXiv:1802.05957), setting B",
+        {"arch": "dcgan", "loss": "hinge", "spectral_norm": True, "d_norm": "none", **_DCGAN_ADAM},
+    ),
+    Recipe(
+        "infogan",
+        "InfoGAN: 10-way categorical + 2 continuous codes, Q head shares D's body",
+        "Chen et al. 2016, InfoGAN (arXiv:1606.03657)",
+        {
+            "arch": "dcgan",
+            "conditioning": "infogan",
+            "z_dim": 62,
+            "info_categorical": 10,
+            "info_continuous": 2,
+            "info_weight": 1.0,
+            "optimizer": "adam",
+            "lr_g": 1e-3,
+            "lr_d": 2e-4,
+            "beta1": 0.5,
+            "beta2": 0.999,
+        },
+    ),
+):
+    register(_r)
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ConfigError(f"unknown recipe {name!r}: choose from {', '.join(RECIPES)}")
+    return RECIPES[name]

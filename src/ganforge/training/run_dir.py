@@ -1,0 +1,70 @@
+"""The run directory: what a run writes and how it is found again.
+
+RUN/config.json      the full resolved config
+RUN/run.json         status (running/finished/interrupted/diverged), data shape, classes, timings
+RUN/metrics.jsonl    one JSON line per logging interval
+RUN/samples/         step-XXXXXX.png grids of a fixed latent batch
+RUN/samples.png      the final grid
+RUN/checkpoints/     step-XXXXXX.safetensors (last K) and best.safetensors
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ganforge.errors import CheckpointError
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Atomic JSON write (so a crash never leaves half a config or status)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} is missing: is {path.parent} a ganforge run?") from None
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot read {path}: {exc}") from None
+
+
+def prepare_new(out: Path, force: bool) -> None:
+    """Create ``out`` for a new run; refuse a non-empty one unless ``force``.
+
+    With ``force`` only a previous *ganforge run* is replaced; any other non-empty folder is
+    refused, so user data is never deleted.
+    """
+    if out.exists() and not out.is_dir():
+        raise CheckpointError(f"--out {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise CheckpointError(
+                f"--out {out} exists and is not empty; choose another folder, continue it with "
+                f"--resume {out}, or replace it with --force"
+            )
+        if not (out / "config.json").is_file() or not (out / "run.json").is_file():
+            raise CheckpointError(
+                f"--force refuses to replace {out}: it is not a ganforge run folder"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def check_run(path: Path) -> Path:
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"{path} is not a run directory")
+    if not (path / "config.json").is_file():
+        raise CheckpointError(f"{path} is not a ganforge run (no config.json)")
+    return path

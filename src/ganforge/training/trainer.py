@@ -1,0 +1,478 @@
+"""The generic training loop: any game, any budget; logs, grids, checkpoints, resume, signals.
+
+One step = ``d_steps`` discriminator updates (each on a fresh real batch) and one generator
+update (Goodfellow et al. 2014, Algorithm 1). The loop never synchronises with the device
+except at logging, sampling and checkpoint intervals: losses are summed on the device.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganforge.config import Config
+from ganforge.data import load_dataset
+from ganforge.errors import ConfigError, GanforgeError
+from ganforge.games import build_game
+from ganforge.training import checkpoint as ckpt
+from ganforge.training import distributed, precision
+from ganforge.training.ema import EMA
+from ganforge.training.run_dir import prepare_new, read_json, write_json
+from ganforge.views.grids import save_grid
+
+
+class Diverged(GanforgeError):
+    """A non-finite loss or weight stopped the run."""
+
+    exit_code = 3
+
+
+class Interrupted(GanforgeError):
+    """SIGINT/SIGTERM: the run saved a checkpoint and stopped."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device=cuda but no CUDA device is available; use --device cpu")
+    return torch.device(name)
+
+
+def make_optimizer(cfg: Config, params, lr: float) -> torch.optim.Optimizer:
+    """Adam (DCGAN, WGAN-GP, ...) or RMSProp (WGAN with clipping), with foreach updates."""
+    params = list(params)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, foreach=True)
+    return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), foreach=True)
+
+
+@dataclass
+class Summary:
+    run: str
+    steps: int
+    images_per_sec: float
+    wall_seconds: float
+    d_loss: float | None
+    g_loss: float | None
+    status: str = "finished"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Trainer:
+    """Builds data, game, optimisers from a config and runs them into a run directory."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        out: str | Path,
+        *,
+        resume: bool = False,
+        force: bool = False,
+        progress: bool | None = None,
+        extend_steps: int = 0,
+    ):
+        self.cfg, self.out = cfg, Path(out)
+        self.dist = distributed.context()
+        self.device = resolve_device(cfg.device)
+        precision.check(cfg.precision, self.device)
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self._stop_signal: int | None = None
+        if not resume and self.dist.is_main:
+            prepare_new(self.out, force)
+        data = load_dataset(
+            cfg.dataset, "train", cfg.data_dir, cfg.image_size, cfg.channels, skip_bad=cfg.skip_bad
+        )
+        self.data_name, self.skipped = data.name, data.skipped
+        num_classes = cfg.num_classes or data.num_classes
+        torch.manual_seed(cfg.seed)
+        self.game = build_game(cfg, data.shape, num_classes).to(self.device)
+        if cfg.channels_last and cfg.arch != "mlp" and len(data.shape) == 3:
+            self.game.to(memory_format=torch.channels_last)
+        self.opt_g = make_optimizer(cfg, self.game.G.parameters(), cfg.lr_g)
+        self.opt_d = make_optimizer(cfg, self.game.D.parameters(), cfg.lr_d)
+        self.scaler = precision.grad_scaler(cfg.precision, self.device)
+        self.ema = EMA(self.game.G, cfg.ema) if cfg.ema else None
+        if cfg.batch_size % self.dist.world_size:
+            raise ConfigError(
+                f"bad value {cfg.batch_size} for 'batch_size': must divide by the "
+                f"{self.dist.world_size} processes"
+            )
+        self.batches = self.game.make_batches(
+            data,
+            cfg.batch_size // self.dist.world_size,
+            cfg.seed,
+            self.device,
+            self.dist.rank,
+            self.dist.world_size,
+        )
+        self.step = 0
+        self.wall_before = 0.0  # seconds trained before a resume
+        grid_n = 100 if getattr(self.game, "num_classes", 0) else 64
+        self.grid_nrow = 10 if grid_n == 100 else 8
+        self.fixed = self.game.fixed_inputs(grid_n, cfg.seed + 1, self.device)
+        self.ckpt_dir = self.out / "checkpoints"
+        self.last_checkpoint: Path | None = None
+        if resume:
+            self._restore(extend_steps)
+
+    # -- budget -------------------------------------------------------------------------
+    def total_steps(self) -> int | None:
+        cfg, limits = self.cfg, []
+        if cfg.steps:
+            limits.append(cfg.steps)
+        if cfg.epochs:
+            per_step = cfg.d_steps
+            limits.append(max(1, math.ceil(cfg.epochs * self.batches.per_epoch / per_step)))
+        return min(limits) if limits else None
+
+    # -- checkpoints --------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        rng: dict[str, Any] = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "step": self.step,
+            "config": self.cfg.to_dict(),
+            "game": self.game.describe(),
+            "models": {"G": self.game.G.state_dict(), "D": self.game.D.state_dict()},
+            "ema": self.ema.state_dict() if self.ema else None,
+            "optim": {"g": self.opt_g.state_dict(), "d": self.opt_d.state_dict()},
+            "scaler": self.scaler.state_dict() if self.scaler else None,
+            "batches": self.batches.state_dict(),
+            "rng": rng,
+        }
+
+    def save(self, path: Path | None = None) -> Path:
+        path = path or ckpt.step_path(self.ckpt_dir, self.step)
+        if self.dist.is_main:
+            ckpt.save_checkpoint(path, self.state())
+            ckpt.prune(self.ckpt_dir, self.cfg.keep_checkpoints)
+        self.last_checkpoint = path
+        return path
+
+    def _restore(self, extend_steps: int) -> None:
+        path = ckpt.latest_checkpoint(self.ckpt_dir)
+        if path is None:
+            raise GanforgeError(f"{self.out} has no loadable checkpoint to resume from")
+        state = ckpt.load_checkpoint(path)
+        self.load_state(state, path)
+        self.last_checkpoint = path
+        info = read_json(self.out / "run.json")
+        self.wall_before = float(info.get("wall_seconds", 0.0))
+        self._truncate_metrics()
+
+    def load_state(self, state: dict[str, Any], path: Path) -> None:
+        if state["game"] != self.game.describe():
+            raise GanforgeError(f"{path} was written by an incompatible config (game differs)")
+        try:
+            self.game.G.load_state_dict(state["models"]["G"])
+            self.game.D.load_state_dict(state["models"]["D"])
+            self.opt_g.load_state_dict(state["optim"]["g"])
+            self.opt_d.load_state_dict(state["optim"]["d"])
+            if self.ema and state.get("ema"):
+                self.ema.load_state_dict(state["ema"])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise GanforgeError(f"{path} does not fit this run's models: {first}") from None
+        if self.scaler and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.batches.load_state_dict(state["batches"])
+        self.step = int(state["step"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in state["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+
+    def _truncate_metrics(self) -> None:
+        """Drop metric lines logged after the checkpoint we resume from."""
+        path = self.out / "metrics.jsonl"
+        if not path.exists():
+            return
+        keep = [
+            ln
+            for ln in path.read_text().splitlines()
+            if ln.strip() and json.loads(ln).get("step", 0) <= self.step
+        ]
+        path.write_text("".join(ln + "\n" for ln in keep))
+
+    # -- views --------------------------------------------------------------------------
+    def sampler(self) -> torch.nn.Module:
+        return self.ema.module if self.ema else self.game.G
+
+    def save_grid(self, path: Path) -> None:
+        G = self.sampler()
+        was_training = G.training
+        G.eval()
+        try:
+            images = self.game.render(G, self.fixed)
+        finally:
+            G.train(was_training)
+        save_grid(images, path, nrow=self.grid_nrow)
+
+    def _write_status(self, status: str, extra: dict[str, Any] | None = None) -> None:
+        if not self.dist.is_main:
+            return
+        path = self.out / "run.json"
+        info = read_json(path) if path.exists() else {}
+        info.update(
+            {
+                "status": status,
+                "recipe": self.cfg.recipe,
+                "dataset": self.cfg.dataset,
+                "game": self.game.describe(),
+                "steps": self.step,
+                "pid": os.getpid(),
+                "updated": time.time(),
+                "world_size": self.dist.world_size,
+                "device": str(self.device),
+                "skipped_images": self.skipped,
+            }
+        )
+        info.setdefault("started", time.time())
+        if self.last_checkpoint is not None:
+            info["last_checkpoint"] = self.last_checkpoint.name
+        info.update(extra or {})
+        write_json(path, info)
+
+    # -- the loop -----------------------------------------------------------------------
+    def _on_signal(self, signum, frame) -> None:  # noqa: ARG002
+        self._stop_signal = signum
+
+    def run(self) -> Summary:
+        cfg, game = self.cfg, self.game
+        if self.dist.is_main:
+            write_json(self.out / "config.json", cfg.to_dict())
+        total = self.total_steps()
+        if total is not None and self.step >= total:
+            raise GanforgeError(
+                f"{self.out} already reached step {self.step}; pass --steps N with N > "
+                f"{self.step} to train further"
+            )
+        deadline = time.monotonic() + cfg.minutes * 60 if cfg.minutes else None
+        sample_at = self._sample_schedule(total)
+        ckpt_every_s = cfg.checkpoint_minutes * 60 if cfg.checkpoint_minutes else None
+        old_handlers = {
+            s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)
+        }
+        self._write_status("running")
+        autocast = precision.autocast(cfg.precision, self.device)
+        acc: dict[str, torch.Tensor] = {}
+        acc_n, bad_step = 0, torch.full((), -1, dtype=torch.long, device=self.device)
+        t0 = time.monotonic()
+        last_log_t, last_log_step, last_ckpt_t = t0, self.step, t0
+        images_per_step = cfg.batch_size * cfg.d_steps
+        last = {"d_loss": None, "g_loss": None}
+        bar = self._progress_bar(total)
+        start_step = self.step
+        try:
+            while True:
+                # discriminator: d_steps updates, each on a fresh real batch
+                for _ in range(cfg.d_steps):
+                    batch = next(self.batches)
+                    with autocast:
+                        loss_d, logs = game.d_loss(batch, self.step)
+                    self._update(self.opt_d, loss_d)
+                    game.after_d_step()
+                # generator: D's weights need no gradients here
+                game.D.requires_grad_(False)
+                with autocast:
+                    loss_g, g_logs = game.g_loss(batch, self.step)
+                self._update(self.opt_g, loss_g)
+                game.D.requires_grad_(True)
+                if self.ema:
+                    self.ema.update()
+                self.step += 1
+                logs.update(g_logs)
+                logs["d_loss"], logs["g_loss"] = loss_d.detach(), loss_g.detach()
+                for k, v in logs.items():
+                    acc[k] = acc[k] + v.float() if k in acc else v.float()
+                finite = torch.isfinite(loss_d.detach()) & torch.isfinite(loss_g.detach())
+                bad_step = torch.where(~finite & (bad_step < 0), self.step, bad_step)
+                acc_n += 1
+                if bar is not None:
+                    bar.update(1)
+                done = (total is not None and self.step >= total) or (
+                    deadline is not None and time.monotonic() >= deadline
+                )
+                if self.step % cfg.log_every == 0 or done or self._stop_signal:
+                    now = time.monotonic()
+                    line = self._log(
+                        acc,
+                        acc_n,
+                        bad_step,
+                        now - t0,
+                        now - last_log_t,
+                        (self.step - last_log_step) * images_per_step,
+                    )
+                    last = line
+                    acc, acc_n = {}, 0
+                    last_log_t, last_log_step = now, self.step
+                    if bar is not None:
+                        bar.set_postfix(d=f"{line['d_loss']:.3f}", g=f"{line['g_loss']:.3f}")
+                    elif self.dist.is_main:
+                        print(
+                            f"step {self.step}{'/' + str(total) if total else ''}  "
+                            f"d_loss {line['d_loss']:.4f}  g_loss {line['g_loss']:.4f}  "
+                            f"{line['images_per_sec']:.0f} img/s",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                if self.dist.is_main and (self.step in sample_at or self._sample_due(deadline, t0)):
+                    self.save_grid(self.out / "samples" / f"step-{self.step:06d}.png")
+                if not done and (
+                    (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)
+                    or (ckpt_every_s and time.monotonic() - last_ckpt_t >= ckpt_every_s)
+                ):
+                    self._check_finite(bad_step)
+                    self.save()
+                    last_ckpt_t = time.monotonic()
+                    self._write_status(
+                        "running", {"wall_seconds": self.wall_before + time.monotonic() - t0}
+                    )
+                if self._stop_signal:
+                    self._check_finite(bad_step)
+                    path = self.save()
+                    self._write_status(
+                        "interrupted", {"wall_seconds": self.wall_before + time.monotonic() - t0}
+                    )
+                    name = signal.Signals(self._stop_signal).name
+                    raise Interrupted(
+                        f"{name} received: stopped at step {self.step}, checkpoint {path}; "
+                        f"resume with: ganforge train --resume {self.out}",
+                        self._stop_signal,
+                    )
+                if done:
+                    break
+        except Diverged:
+            self._write_status("diverged")
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            for s, h in old_handlers.items():
+                signal.signal(s, h)
+        wall = time.monotonic() - t0
+        self._check_finite(bad_step)
+        self.save()
+        if self.dist.is_main:
+            if not (self.out / "samples" / f"step-{self.step:06d}.png").exists():
+                self.save_grid(self.out / "samples" / f"step-{self.step:06d}.png")
+            self.save_grid(self.out / "samples.png")
+        ips = (self.step - start_step) * images_per_step / wall if wall > 0 else 0.0
+        summary = Summary(
+            str(self.out),
+            self.step,
+            round(ips, 2),
+            round(self.wall_before + wall, 3),
+            last["d_loss"],
+            last["g_loss"],
+        )
+        self._write_status(
+            "finished",
+            {
+                "wall_seconds": summary.wall_seconds,
+                "images_per_sec": summary.images_per_sec,
+                "d_loss": summary.d_loss,
+                "g_loss": summary.g_loss,
+            },
+        )
+        return summary
+
+    def _update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        opt.zero_grad(set_to_none=True)
+        if self.cfg.on_nan == "skip" and not torch.isfinite(loss):
+            return  # one sync per step, only when the user asked to skip bad steps
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            loss.backward()
+            opt.step()
+
+    def _check_finite(self, bad_step: torch.Tensor) -> None:
+        bad = int(bad_step)
+        if bad < 0 and self.cfg.on_nan == "stop":
+            for p in self.game.parameters():
+                if not torch.isfinite(p).all():
+                    bad = self.step
+                    break
+        if bad >= 0 and self.cfg.on_nan == "stop":
+            good = self.last_checkpoint.name if self.last_checkpoint else "none (no checkpoint yet)"
+            raise Diverged(
+                f"non-finite loss at step {bad}; stopped. Last good checkpoint: {good} in "
+                f"{self.ckpt_dir} (kept). Try a lower learning rate or --set on_nan=skip"
+            )
+
+    def _log(self, acc, n, bad_step, elapsed, interval, images) -> dict[str, Any]:
+        values = {k: (v / n).item() for k, v in acc.items()}
+        line = {
+            "step": self.step,
+            "epoch": round(self.batches.epochs_done, 4),
+            "images_per_sec": round(images / interval, 2) if interval > 0 else 0.0,
+            "elapsed": round(self.wall_before + elapsed, 3),
+        }
+        line.update({k: round(v, 6) if math.isfinite(v) else str(v) for k, v in values.items()})
+        if self.dist.is_main:
+            with open(self.out / "metrics.jsonl", "a") as fh:
+                fh.write(json.dumps(line) + "\n")
+        if self.cfg.on_nan == "stop" and int(bad_step) >= 0:
+            self._check_finite(bad_step)
+        return line
+
+    def _sample_schedule(self, total: int | None) -> set[int]:
+        if self.cfg.sample_every:
+            end = total or 10**9
+            return (
+                set(range(self.cfg.sample_every, end + 1, self.cfg.sample_every))
+                if total
+                else _Every(self.cfg.sample_every)
+            )
+        if total:
+            return {max(1, round(total * k / 10)) for k in range(1, 11)}
+        return set()
+
+    def _sample_due(self, deadline: float | None, t0: float) -> bool:
+        """For time budgets: one grid per tenth of the budget."""
+        if deadline is None or self.cfg.sample_every or self.cfg.steps or self.cfg.epochs:
+            return False
+        frac = (time.monotonic() - t0) / (deadline - t0)
+        k = getattr(self, "_next_tenth", 1)
+        if frac >= k / 10:
+            self._next_tenth = k + 1
+            return True
+        return False
+
+    def _progress_bar(self, total: int | None):
+        if not self.progress or not self.dist.is_main:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(
+            total=total, initial=self.step, unit="step", dynamic_ncols=True, desc=self.cfg.recipe
+        )
+
+
+class _Every:
+    """A set-like 'every n-th step' for open-ended budgets."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __contains__(self, step: int) -> bool:
+        return step % self.n == 0

@@ -1,0 +1,1 @@
+"""Views: runs turned into pictures and pages."""
