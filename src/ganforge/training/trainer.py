@@ -128,6 +128,8 @@ class Trainer:
         self.fixed = self.game.fixed_inputs(grid_n, cfg.seed + 1, self.device)
         self.ckpt_dir = self.out / "checkpoints"
         self.last_checkpoint: Path | None = None
+        self.best: dict[str, Any] | None = None  # {"step": s, "fid": v} once evaluation runs
+        self.tb = self._tensorboard() if cfg.tensorboard and self.dist.is_main else None
         if resume:
             self._restore(extend_steps)
 
@@ -223,6 +225,12 @@ class Trainer:
         finally:
             G.train(was_training)
         save_grid(images, path, nrow=self.grid_nrow)
+        if self.tb is not None and path.parent.name == "samples":
+            from ganforge.views.grids import make_grid
+
+            self.tb.add_image(
+                "samples", make_grid(images, self.grid_nrow), self.step, dataformats="HWC"
+            )
 
     def _write_status(self, status: str, extra: dict[str, Any] | None = None) -> None:
         if not self.dist.is_main:
@@ -344,6 +352,8 @@ class Trainer:
                     self._write_status(
                         "running", {"wall_seconds": self.wall_before + time.monotonic() - t0}
                     )
+                if cfg.eval_every and (self.step % cfg.eval_every == 0 or done):
+                    self._evaluate()
                 if self._stop_signal:
                     self._check_finite(bad_step)
                     path = self.save()
@@ -366,6 +376,8 @@ class Trainer:
                 bar.close()
             for s, h in old_handlers.items():
                 signal.signal(s, h)
+            if self.tb is not None:
+                self.tb.close()
         wall = time.monotonic() - t0
         self._check_finite(bad_step)
         self.save()
@@ -428,12 +440,57 @@ class Trainer:
             "elapsed": round(self.wall_before + elapsed, 3),
         }
         line.update({k: round(v, 6) if math.isfinite(v) else str(v) for k, v in values.items()})
-        if self.dist.is_main:
-            with open(self.out / "metrics.jsonl", "a") as fh:
-                fh.write(json.dumps(line) + "\n")
+        self._write_metrics(line)
         if self.cfg.on_nan == "stop" and int(bad_step) >= 0:
             self._check_finite(bad_step)
         return line
+
+    def _write_metrics(self, line: dict[str, Any]) -> None:
+        if not self.dist.is_main:
+            return
+        with open(self.out / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps(line) + "\n")
+        if self.tb is not None:
+            for key, value in line.items():
+                if key != "step" and isinstance(value, int | float):
+                    self.tb.add_scalar(key, value, self.step)
+            self.tb.flush()
+
+    def _tensorboard(self):
+        """A SummaryWriter in RUN/tensorboard when the tensorboard package is installed."""
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise ConfigError(
+                "tensorboard=true needs the tensorboard package: pip install 'ganforge[tensorboard]'"
+            ) from None
+        return SummaryWriter(str(self.out / "tensorboard"))
+
+    def _evaluate(self) -> None:
+        """Fréchet distance of the current sampler on ``eval_samples`` samples; keeps ``best``."""
+        from ganforge.metrics.during_training import evaluate_generator
+
+        G = self.sampler()
+        was_training = G.training
+        G.eval()
+        try:
+            scores = evaluate_generator(self)
+        finally:
+            G.train(was_training)
+        if not self.dist.is_main or not scores:
+            return
+        self._write_metrics(
+            {
+                "step": self.step,
+                "epoch": round(self.batches.epochs_done, 4),
+                **{f"eval_{k}": v for k, v in scores.items()},
+            }
+        )
+        fid = scores.get("fid")
+        if fid is not None and (self.best is None or fid < self.best["fid"]):
+            self.best = {"step": self.step, "fid": fid}
+            ckpt.save_checkpoint(self.ckpt_dir / "best.safetensors", self.state())
+            self._write_status("running", {"best": self.best})
 
     def _sample_schedule(self, total: int | None) -> set[int]:
         if self.cfg.sample_every:
