@@ -11,8 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ganforge.data import Batches, ImageData, load_dataset, to_unit_range
-from ganforge.data import sources
+from ganforge.data import Batches, ImageData, load_dataset, sources, to_unit_range
 from ganforge.errors import DataError
 
 
