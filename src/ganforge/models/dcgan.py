@@ -31,7 +31,11 @@ def stages_for(size: int) -> tuple[int, int]:
 
 
 class DCGANGenerator(nn.Module):
-    """z (B, in_dim) -> image (B, C, S, S) in [-1, 1]; widths ``width * 2^k ... width * 2``."""
+    """z (B, in_dim) -> image (B, C, S, S) in [-1, 1].
+
+    Channels ``width * 2^(k-1), ..., width`` then C: for 64 px and width 128 this is the paper's
+    1024-512-256-128; for 32 px and width 64 the notes' 256-128-64.
+    """
 
     def __init__(
         self,
@@ -44,7 +48,7 @@ class DCGANGenerator(nn.Module):
     ):
         super().__init__()
         k, side = stages_for(size)
-        top = width * 2**k
+        top = width * 2 ** (k - 1)
         self.start = (top, side, side)
         self.project = nn.Sequential(
             nn.Linear(in_dim, top * side * side, bias=norm == "none"),

@@ -188,7 +188,7 @@ class Trainer:
             self.opt_g.load_state_dict(state["optim"]["g"])
             self.opt_d.load_state_dict(state["optim"]["d"])
             if self.ema and state.get("ema"):
-                self.ema.load_state_dict(state["ema"])
+                self.ema.load_state_dict(state["ema"], updates=int(state["step"]))
         except (RuntimeError, KeyError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0]
             raise GanforgeError(f"{path} does not fit this run's models: {first}") from None
