@@ -103,7 +103,7 @@ def test_download_reports_unreachable_mirror(tmp_path):
     spec = sources.IdxSpec(
         "tiny", ("http://127.0.0.1:9/",), {f: "0" * 64 for f in sources.FASHION_MNIST.sha256}
     )
-    with pytest.raises(DataError, match="could not download .* place the files in"):
+    with pytest.raises(DataError, match="could not download train-images"):
         sources.fetch(spec, dest=tmp_path / "cache", timeout=2)
 
 
@@ -193,3 +193,16 @@ def test_ranks_see_disjoint_shards():
     seen0 = {i for _ in range(3) for i in next(r0)[1].tolist()}
     seen1 = {i for _ in range(3) for i in next(r1)[1].tolist()}
     assert not seen0 & seen1 and len(seen0 | seen1) == 12
+
+
+def test_failed_download_names_the_places_searched(tmp_path, monkeypatch):
+    monkeypatch.delenv("GANFORGE_OFFLINE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    spec = sources.IdxSpec(
+        "tiny-absent", ("http://127.0.0.1:9/",), {f: "0" * 64 for f in sources.FASHION_MNIST.sha256}
+    )
+    with pytest.raises(DataError) as info:
+        sources.locate(spec, str(tmp_path / "given"))
+    msg = str(info.value)
+    assert "searched" in msg and "download failed" in msg and "--data-dir" in msg
+    assert str(tmp_path / "given") in msg and "\n" not in msg

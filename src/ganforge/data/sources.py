@@ -133,12 +133,21 @@ def locate(spec: IdxSpec, data_dir: str | None = None, download: bool = True) ->
         found = {key: _find_file(directory, fname) for key, fname in spec.files.items()}
         if all(found.values()):
             return found  # type: ignore[return-value]
-    if download and os.environ.get("GANFORGE_OFFLINE") != "1":
-        return fetch(spec)
     places = ", ".join(str(d) for d in dict.fromkeys(searched))
+    hint = (
+        f"put the four IDX .gz files ({', '.join(spec.files.values())}) in one of them or "
+        f"pass --data-dir DIR"
+    )
+    if download and os.environ.get("GANFORGE_OFFLINE") != "1":
+        try:
+            return fetch(spec)
+        except DataError as exc:
+            raise DataError(
+                f"{spec.name} not found (searched {places}) and the download failed ({exc}); {hint}"
+            ) from None
     raise DataError(
-        f"{spec.name} not found (searched {places}); put the four IDX .gz files in one of them, "
-        f"or pass --data-dir DIR, or run `ganforge data fetch {spec.name}` when online"
+        f"{spec.name} not found (searched {places}); {hint}, or run "
+        f"`ganforge data fetch {spec.name}` when online"
     )
 
 
@@ -160,10 +169,7 @@ def fetch(spec: IdxSpec, dest: Path | None = None, timeout: float = 30.0) -> dic
             except DataError as exc:
                 errors.append(str(exc))
         else:
-            raise DataError(
-                f"could not download {fname} of {spec.name}: {errors[-1]}; "
-                f"place the files in {dest} or pass --data-dir DIR"
-            )
+            raise DataError(f"could not download {fname} of {spec.name}: {errors[-1]}")
         out[key] = target
     return out
 
