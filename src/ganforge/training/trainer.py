@@ -287,6 +287,7 @@ class Trainer:
         last = {"d_loss": None, "g_loss": None}
         bar = self._progress_bar(total)
         start_step = self.step
+        completed = False
         try:
             while True:
                 # discriminator: d_steps updates, each on a fresh real batch
@@ -368,6 +369,7 @@ class Trainer:
                     )
                 if done:
                     break
+            completed = True
         except Diverged:
             self._write_status("diverged")
             raise
@@ -376,8 +378,8 @@ class Trainer:
                 bar.close()
             for s, h in old_handlers.items():
                 signal.signal(s, h)
-            if self.tb is not None:
-                self.tb.close()
+            if self.tb is not None and not completed:
+                self.tb.close()  # on success it stays open for the final grid (_after_run)
         wall = time.monotonic() - t0
         self._check_finite(bad_step)
         self.save()
@@ -403,7 +405,23 @@ class Trainer:
                 "g_loss": summary.g_loss,
             },
         )
+        self._after_run()
         return summary
+
+    def _after_run(self) -> None:
+        """Close TensorBoard; write RUN/report.html and RUN/timelapse.gif (``cfg.report``)."""
+        if self.tb is not None:
+            self.tb.close()
+        if not self.dist.is_main or not self.cfg.report:
+            return
+        try:
+            from ganforge.views.report import write_report
+        except ImportError:
+            return
+        try:
+            write_report(self.out)
+        except Exception as exc:  # a view must never fail a finished run
+            print(f"ganforge: warning: report not written: {exc}", file=sys.stderr)
 
     def _update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         opt.zero_grad(set_to_none=True)
