@@ -79,6 +79,14 @@ def test_plain_progress_lines_when_not_a_tty(tmp_path, capsys):
     assert "\r" not in err and not (tmp_path / "r" / "report.html").exists()
 
 
+def test_progress_bar_shows_time_left_for_a_time_budget(tmp_path):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        api.train("gan", tmp_path / "r", progress=True, dataset="digits", minutes=0.01,
+                  log_every=1, report=False, **TINY_SETS)  # fmt: skip
+    assert re.search(r"left=\d\d:\d\d", err.getvalue())
+
+
 def test_tensorboard_has_scalars_and_sample_images(cond_run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -148,6 +156,23 @@ def test_report_is_self_contained(cond_run, tmp_path, cli):
     for text in ("step 2", "step 4", "step 6", "timelapse.gif (3 frames)", "finished"):
         assert text in page
     assert "conditioning" in page and "images/s (whole run)" in page
+
+
+def test_report_shows_evaluation_curves_and_best_fd(cond_run, tmp_path):
+    from ganforge.views.report import write_report
+
+    run = tmp_path / "evaluated"
+    shutil.copytree(cond_run[0], run)
+    with open(run / "metrics.jsonl", "a") as fh:
+        for step, fid in ((2, 90.5), (4, 71.25), (6, 80.0)):
+            fh.write(json.dumps({"step": step, "epoch": 0.1, "eval_fid": fid}) + "\n")
+    info = json.loads((run / "run.json").read_text())
+    info["best"] = {"step": 4, "fid": 71.25}
+    (run / "run.json").write_text(json.dumps(info))
+    page = write_report(run).read_text()
+    assert "evaluation metrics" in page and "71.250 at step 4" in page
+    assert len(re.findall(r'<img src="data:', page)) == 9
+    assert "eval_fid" in page  # a column of the metrics table
 
 
 @pytest.mark.skipif(find_chromium() is None, reason="chromium binary not installed")

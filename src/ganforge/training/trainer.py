@@ -332,7 +332,10 @@ class Trainer:
                     acc, acc_n = {}, 0
                     last_log_t, last_log_step = now, self.step
                     if bar is not None:
-                        bar.set_postfix(d=f"{line['d_loss']:.3f}", g=f"{line['g_loss']:.3f}")
+                        eta = {}  # a time budget has no step total: show the time left instead
+                        if total is None and deadline is not None:
+                            eta["left"] = bar.format_interval(max(0.0, deadline - now))
+                        bar.set_postfix(d=f"{line['d_loss']:.3f}", g=f"{line['g_loss']:.3f}", **eta)
                     elif self.dist.is_main:
                         print(
                             f"step {self.step}{'/' + str(total) if total else ''}  "
