@@ -69,12 +69,18 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _table(pairs: list[tuple[str, Any]]) -> str:
-    rows = "".join(
-        f"<tr><th>{_esc(k)}</th><td>{v if isinstance(v, _Html) else _esc(_fmt(v))}</td></tr>"
+def _table(pairs: list[tuple[str, Any]], columns: int = 1) -> str:
+    """Key/value rows; with ``columns`` > 1 the pairs run down that many column pairs."""
+    cells = [
+        f"<th>{_esc(k)}</th><td>{v if isinstance(v, _Html) else _esc(_fmt(v))}</td>"
         for k, v in pairs
-    )
-    return f"<table>{rows}</table>"
+    ]
+    per_col = -(-len(cells) // columns) if cells else 0
+    rows = []
+    for r in range(per_col):
+        row = [cells[c * per_col + r] for c in range(columns) if c * per_col + r < len(cells)]
+        rows.append("<tr>" + "".join(row) + "</tr>")
+    return f"<table>{''.join(rows)}</table>"
 
 
 class _Html(str):
@@ -245,7 +251,7 @@ def render_report(run: str | Path, timelapse: Path | None = None) -> str:
         parts.append(_metrics_table(rows))
 
     parts.append("<h2>Config</h2>")
-    parts.append(_table(sorted(config.items())))
+    parts.append(_table(sorted(config.items()), columns=4))
     from ganforge import __version__
 
     parts.append(
