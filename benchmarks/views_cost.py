@@ -1,6 +1,6 @@
 """What the views cost on a trained run, and how fast the exported generators run.
 
-Usage: python benchmarks/views_cost.py RUN [--repeats 3] [--batch 256]
+Usage: python benchmarks/views_cost.py RUN [--repeats 3] [--batch 256] [--rounds 15]
 
 Prints (markdown): time and size of report.html and timelapse.gif; export time and the largest
 difference from PyTorch for TorchScript and ONNX; generator throughput (images/s) of PyTorch
@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=15, help="timed rounds of the three runtimes")
     args = ap.parse_args(argv)
 
     from PIL import Image
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         for fn in fns.values():  # warm-up
             fn()
         times: dict[str, list[float]] = {k: [] for k in fns}
-        for _ in range(max(5, args.repeats)):
+        for _ in range(args.rounds):
             for name, fn in fns.items():
                 t0 = time.perf_counter()
                 fn()

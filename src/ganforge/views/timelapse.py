@@ -47,7 +47,7 @@ def write_timelapse(
     out: str | Path | None = None,
     frame_ms: int = 400,
     hold_last_ms: int = 1500,
-    min_width: int = 256,
+    min_width: int = 160,
 ) -> Path:
     """Write the grids over training as an endlessly looping GIF; returns its path.
 
