@@ -102,6 +102,7 @@ class Config:
     eval_samples: int = _f(2048, "samples for FD during training", minimum=2)
     on_nan: str = _f("stop", "what to do on a non-finite loss", ("stop", "skip"))
     tensorboard: bool = _f(False, "write TensorBoard event files")
+    report: bool = _f(True, "write report.html and timelapse.gif at the end of training")
     skip_bad: bool = _f(False, "skip unreadable images in folders instead of refusing")
     # image-to-image
     l1_weight: float = _f(100.0, "pix2pix: weight of the L1 term", minimum=0)

@@ -287,6 +287,7 @@ class Trainer:
         last = {"d_loss": None, "g_loss": None}
         bar = self._progress_bar(total)
         start_step = self.step
+        completed = False
         try:
             while True:
                 # discriminator: d_steps updates, each on a fresh real batch
@@ -331,7 +332,10 @@ class Trainer:
                     acc, acc_n = {}, 0
                     last_log_t, last_log_step = now, self.step
                     if bar is not None:
-                        bar.set_postfix(d=f"{line['d_loss']:.3f}", g=f"{line['g_loss']:.3f}")
+                        eta = {}  # a time budget has no step total: show the time left instead
+                        if total is None and deadline is not None:
+                            eta["left"] = bar.format_interval(max(0.0, deadline - now))
+                        bar.set_postfix(d=f"{line['d_loss']:.3f}", g=f"{line['g_loss']:.3f}", **eta)
                     elif self.dist.is_main:
                         print(
                             f"step {self.step}{'/' + str(total) if total else ''}  "
@@ -368,6 +372,7 @@ class Trainer:
                     )
                 if done:
                     break
+            completed = True
         except Diverged:
             self._write_status("diverged")
             raise
@@ -376,8 +381,8 @@ class Trainer:
                 bar.close()
             for s, h in old_handlers.items():
                 signal.signal(s, h)
-            if self.tb is not None:
-                self.tb.close()
+            if self.tb is not None and not completed:
+                self.tb.close()  # on success it stays open for the final grid (_after_run)
         wall = time.monotonic() - t0
         self._check_finite(bad_step)
         self.save()
@@ -403,7 +408,23 @@ class Trainer:
                 "g_loss": summary.g_loss,
             },
         )
+        self._after_run()
         return summary
+
+    def _after_run(self) -> None:
+        """Close TensorBoard; write RUN/report.html and RUN/timelapse.gif (``cfg.report``)."""
+        if self.tb is not None:
+            self.tb.close()
+        if not self.dist.is_main or not self.cfg.report:
+            return
+        try:
+            from ganforge.views.report import write_report
+        except ImportError:
+            return
+        try:
+            write_report(self.out)
+        except Exception as exc:  # a view must never fail a finished run
+            print(f"ganforge: warning: report not written: {exc}", file=sys.stderr)
 
     def _update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         opt.zero_grad(set_to_none=True)
