@@ -12,7 +12,7 @@ from ganforge.cli import main
 # Tests keep models tiny; one thread makes them deterministic and friendly to a shared machine.
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
-TINY = ["--set", "g_width=8", "--set", "d_width=8", "--batch-size", "16"]
+TINY = ["--set", "g_width=8", "--set", "d_width=8", "--batch-size", "16", "--set", "report=false"]
 
 
 @pytest.fixture
