@@ -7,6 +7,7 @@ except at logging, sampling and checkpoint intervals: losses are summed on the d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -21,7 +22,7 @@ import torch
 
 from ganforge.config import Config
 from ganforge.data import load_dataset
-from ganforge.errors import ConfigError, GanforgeError
+from ganforge.errors import CheckpointError, ConfigError, GanforgeError
 from ganforge.games import build_game
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed, precision
@@ -99,6 +100,12 @@ class Trainer:
             cfg.dataset, "train", cfg.data_dir, cfg.image_size, cfg.channels, skip_bad=cfg.skip_bad
         )
         self.data_name, self.skipped = data.name, data.skipped
+        if self.skipped and self.dist.is_main:
+            print(
+                f"ganforge: skipped {self.skipped} unreadable image file(s) in {data.name} "
+                "(skip_bad=true)",
+                file=sys.stderr,
+            )
         num_classes = cfg.num_classes or data.num_classes
         torch.manual_seed(cfg.seed)
         self.game = build_game(cfg, data.shape, num_classes).to(self.device)
@@ -175,6 +182,8 @@ class Trainer:
         state = ckpt.load_checkpoint(path)
         self.load_state(state, path)
         self.last_checkpoint = path
+        if self.dist.is_main:
+            ckpt.remove_stale_temporaries(self.ckpt_dir)
         info = read_json(self.out / "run.json")
         self.wall_before = float(info.get("wall_seconds", 0.0))
         self._truncate_metrics()
@@ -190,8 +199,12 @@ class Trainer:
             if self.ema and state.get("ema"):
                 self.ema.load_state_dict(state["ema"])
         except (RuntimeError, KeyError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise GanforgeError(f"{path} does not fit this run's models: {first}") from None
+            lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+            detail = next((ln for ln in lines if ln.startswith(("size mismatch", "Missing"))), "")
+            first = (detail or (lines[0] if lines else type(exc).__name__)).rstrip(".")
+            raise GanforgeError(
+                f"{path} does not fit this run's models ({first}); was config.json edited?"
+            ) from None
         if self.scaler and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         self.batches.load_state_dict(state["batches"])
@@ -201,15 +214,19 @@ class Trainer:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
 
     def _truncate_metrics(self) -> None:
-        """Drop metric lines logged after the checkpoint we resume from."""
+        """Drop metric lines logged after the checkpoint we resume from (and a line half
+        written when the process was killed)."""
         path = self.out / "metrics.jsonl"
-        if not path.exists():
+        if not self.dist.is_main or not path.exists():
             return
-        keep = [
-            ln
-            for ln in path.read_text().splitlines()
-            if ln.strip() and json.loads(ln).get("step", 0) <= self.step
-        ]
+        keep = []
+        for ln in path.read_text().splitlines():
+            try:
+                step = json.loads(ln).get("step", 0)
+            except (ValueError, AttributeError):
+                continue
+            if step <= self.step:
+                keep.append(ln)
         path.write_text("".join(ln + "\n" for ln in keep))
 
     # -- views --------------------------------------------------------------------------
@@ -331,11 +348,11 @@ class Trainer:
                     acc, acc_n = {}, 0
                     last_log_t, last_log_step = now, self.step
                     if bar is not None:
-                        bar.set_postfix(d=f"{line['d_loss']:.3f}", g=f"{line['g_loss']:.3f}")
+                        bar.set_postfix(d=_num(line["d_loss"], 3), g=_num(line["g_loss"], 3))
                     elif self.dist.is_main:
                         print(
                             f"step {self.step}{'/' + str(total) if total else ''}  "
-                            f"d_loss {line['d_loss']:.4f}  g_loss {line['g_loss']:.4f}  "
+                            f"d_loss {_num(line['d_loss'])}  g_loss {_num(line['g_loss'])}  "
                             f"{line['images_per_sec']:.0f} img/s",
                             file=sys.stderr,
                             flush=True,
@@ -370,6 +387,10 @@ class Trainer:
                     break
         except Diverged:
             self._write_status("diverged")
+            raise
+        except CheckpointError:
+            with contextlib.suppress(GanforgeError):
+                self._write_status("failed")
             raise
         finally:
             if bar is not None:
@@ -523,6 +544,11 @@ class Trainer:
         return tqdm(
             total=total, initial=self.step, unit="step", dynamic_ncols=True, desc=self.cfg.recipe
         )
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    """A logged value for the console; non-finite values are logged as strings ('nan')."""
+    return f"{value:.{digits}f}" if isinstance(value, int | float) else str(value)
 
 
 class _Every:
