@@ -90,12 +90,19 @@ class Trainer:
     ):
         self.cfg, self.out = cfg, Path(out)
         self.dist = distributed.context()
-        self.device = resolve_device(cfg.device)
+        self.device = distributed.init(self.dist, resolve_device(cfg.device))
         precision.check(cfg.precision, self.device)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._stop_signal: int | None = None
+        failure: GanforgeError | None = None
         if not resume and self.dist.is_main:
-            prepare_new(self.out, force)
+            try:
+                prepare_new(self.out, force)
+            except GanforgeError as exc:
+                failure = exc
+        distributed.check_all_ok(self.dist, failure is None, self.device)
+        if failure is not None:
+            raise failure
         data = load_dataset(
             cfg.dataset, "train", cfg.data_dir, cfg.image_size, cfg.channels, skip_bad=cfg.skip_bad
         )
@@ -109,6 +116,7 @@ class Trainer:
         num_classes = cfg.num_classes or data.num_classes
         torch.manual_seed(cfg.seed)
         self.game = build_game(cfg, data.shape, num_classes).to(self.device)
+        self.game.shard = (self.dist.rank, self.dist.world_size)
         if cfg.channels_last and cfg.arch != "mlp" and len(data.shape) == 3:
             self.game.to(memory_format=torch.channels_last)
         self.opt_g = make_optimizer(cfg, self.game.G.parameters(), cfg.lr_g)
@@ -139,6 +147,10 @@ class Trainer:
         self.tb = self._tensorboard() if cfg.tensorboard and self.dist.is_main else None
         if resume:
             self._restore(extend_steps)
+        if self.dist.enabled:  # every replica starts from rank 0's weights and buffers
+            distributed.broadcast_module(self.dist, self.game)
+            if self.ema:
+                distributed.broadcast_module(self.dist, self.ema.module)
 
     # -- budget -------------------------------------------------------------------------
     def total_steps(self) -> int | None:
@@ -279,6 +291,12 @@ class Trainer:
         self._stop_signal = signum
 
     def run(self) -> Summary:
+        try:
+            return self._run()
+        finally:
+            distributed.shutdown(self.dist)
+
+    def _run(self) -> Summary:
         cfg, game = self.cfg, self.game
         if self.dist.is_main:
             write_json(self.out / "config.json", cfg.to_dict())
@@ -319,6 +337,8 @@ class Trainer:
                     loss_g, g_logs = game.g_loss(batch, self.step)
                 self._update(self.opt_g, loss_g)
                 game.D.requires_grad_(True)
+                if self.dist.enabled:  # rank 0's BatchNorm statistics everywhere (as DDP)
+                    distributed.broadcast_buffers(self.dist, game)
                 if self.ema:
                     self.ema.update()
                 self.step += 1
@@ -334,6 +354,12 @@ class Trainer:
                 done = (total is not None and self.step >= total) or (
                     deadline is not None and time.monotonic() >= deadline
                 )
+                ckpt_due = bool(ckpt_every_s and time.monotonic() - last_ckpt_t >= ckpt_every_s)
+                if self.dist.enabled:  # clocks and signals differ: all ranks act on the max
+                    flags = [done, self._stop_signal or 0, ckpt_due]
+                    done_f, sig_f, due_f = distributed.agree(self.dist, flags, self.device)
+                    done, ckpt_due = bool(done_f), bool(due_f)
+                    self._stop_signal = int(sig_f) or None
                 if self.step % cfg.log_every == 0 or done or self._stop_signal:
                     now = time.monotonic()
                     line = self._log(
@@ -360,8 +386,7 @@ class Trainer:
                 if self.dist.is_main and (self.step in sample_at or self._sample_due(deadline, t0)):
                     self.save_grid(self.out / "samples" / f"step-{self.step:06d}.png")
                 if not done and (
-                    (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)
-                    or (ckpt_every_s and time.monotonic() - last_ckpt_t >= ckpt_every_s)
+                    (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0) or ckpt_due
                 ):
                     self._check_finite(bad_step)
                     self.save()
@@ -402,6 +427,7 @@ class Trainer:
         wall = time.monotonic() - t0
         self._check_finite(bad_step)
         self.save()
+        in_sync = distributed.replicas_identical(self.dist, self.game, self.device)
         if self.dist.is_main:
             if not (self.out / "samples" / f"step-{self.step:06d}.png").exists():
                 self.save_grid(self.out / "samples" / f"step-{self.step:06d}.png")
@@ -422,24 +448,34 @@ class Trainer:
                 "images_per_sec": summary.images_per_sec,
                 "d_loss": summary.d_loss,
                 "g_loss": summary.g_loss,
+                **({"replicas_identical": in_sync} if self.dist.enabled else {}),
             },
         )
         return summary
 
     def _update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         opt.zero_grad(set_to_none=True)
-        if self.cfg.on_nan == "skip" and not torch.isfinite(loss):
-            return  # one sync per step, only when the user asked to skip bad steps
+        if self.cfg.on_nan == "skip":  # one sync per step, only when the user asked for it
+            bad = float(not torch.isfinite(loss))
+            if distributed.agree(self.dist, [bad], self.device)[0]:
+                return
+        params = [p for group in opt.param_groups for p in group["params"]]
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
+            distributed.average_gradients(self.dist, params)
             self.scaler.step(opt)
             self.scaler.update()
         else:
             loss.backward()
+            distributed.average_gradients(self.dist, params)
             opt.step()
 
+    def _bad_step(self, bad_step: torch.Tensor) -> int:
+        """The step of the first non-finite loss (-1: none), the same on every rank."""
+        return int(distributed.agree(self.dist, [float(bad_step)], self.device)[0])
+
     def _check_finite(self, bad_step: torch.Tensor) -> None:
-        bad = int(bad_step)
+        bad = self._bad_step(bad_step)
         if bad < 0 and self.cfg.on_nan == "stop":
             for p in self.game.parameters():
                 if not torch.isfinite(p).all():
@@ -453,6 +489,10 @@ class Trainer:
             )
 
     def _log(self, acc, n, bad_step, elapsed, interval, images) -> dict[str, Any]:
+        if self.dist.enabled:  # the logged losses are means over all ranks
+            keys = sorted(acc)
+            means = distributed.agree_mean(self.dist, torch.stack([acc[k] for k in keys]))
+            acc = dict(zip(keys, means, strict=True))
         values = {k: (v / n).item() for k, v in acc.items()}
         line = {
             "step": self.step,
@@ -462,7 +502,7 @@ class Trainer:
         }
         line.update({k: round(v, 6) if math.isfinite(v) else str(v) for k, v in values.items()})
         self._write_metrics(line)
-        if self.cfg.on_nan == "stop" and int(bad_step) >= 0:
+        if self.cfg.on_nan == "stop" and self._bad_step(bad_step) >= 0:
             self._check_finite(bad_step)
         return line
 
