@@ -36,6 +36,95 @@ def _run(args: list[str]) -> tuple[int, str]:
     return rc, lines[-1] if lines else ""
 
 
+def _checkpoint_rows(tmp: Path) -> list[tuple[str, int, str]]:
+    """Damaged, hostile and incompatible checkpoints, a full disk and a diverging run."""
+    import errno
+    import json
+    import pickle
+
+    import torch
+    from safetensors.torch import save_file
+
+    from ganforge.games.adversarial import AdversarialGame
+    from ganforge.training import checkpoint as ckpt
+    from robust_util import tiny_args, tiny_folder
+
+    folder = tiny_folder(tmp / "imgs")
+    run = tmp / "run"
+    assert main(tiny_args(folder, run, 4, "--set", "checkpoint_every=2")) == 0
+    real = ckpt.checkpoint_files(run / "checkpoints")[-1].read_bytes()
+    marker = tmp / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    zip_buf = io.BytesIO()
+    torch.save({"G": Payload()}, zip_buf)
+    save_file({"w": torch.zeros(3)}, tmp / "other.safetensors")
+    files = {
+        "pickle (protocol 2) with a file-creating payload, named step-999999.safetensors": (
+            pickle.dumps(Payload(), protocol=2)
+        ),
+        "pickle (protocol 0) with the same payload": pickle.dumps(Payload(), protocol=0),
+        "torch.save zip with the same payload": zip_buf.getvalue(),
+        "checkpoint cut in half": real[: len(real) // 2],
+        "checkpoint missing its last 7 bytes": real[:-7],
+        "empty checkpoint file": b"",
+        "safetensors file not written by ganforge": (tmp / "other.safetensors").read_bytes(),
+        "text file named like a checkpoint": b"hello\n",
+    }
+    rows = []
+    target = tmp / "bad" / "step-999999.safetensors"
+    target.parent.mkdir()
+    for desc, data in files.items():
+        target.write_bytes(data)
+        try:
+            ckpt.load_checkpoint(target)
+            rows.append((desc, 0, "LOADED (bug)"))
+        except GanforgeError as exc:
+            rows.append((desc, 2, f"ganforge: error: {exc}"))
+    assert not marker.exists(), "payload ran"
+
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["g_width"] = 16
+    (run / "config.json").write_text(json.dumps(cfg))
+    rows.append(
+        ("config.json edited (g_width 8 -> 16), then --resume",)
+        + _run(["train", "--resume", str(run), "--steps", "6"])
+    )
+
+    real_fsync = os.fsync
+
+    def full(fd):
+        if "step-000006" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_fsync(fd)
+
+    os.fsync = full
+    try:
+        args = tiny_args(folder, tmp / "disk", 9, "--set", "checkpoint_every=3")
+        rows.append(
+            ("disk full (ENOSPC at fsync) while writing the step-6 checkpoint",) + _run(args)
+        )
+    finally:
+        os.fsync = real_fsync
+
+    real_d_loss = AdversarialGame.d_loss
+
+    def nan_loss(self, batch, step):
+        loss, logs = real_d_loss(self, batch, step)
+        return (loss * float("nan") if step >= 7 else loss), logs
+
+    AdversarialGame.d_loss = nan_loss
+    try:
+        args = tiny_args(folder, tmp / "nan", 30, "--set", "checkpoint_every=5")
+        rows.append(("D loss NaN from step 8 (on_nan=stop)",) + _run(args))
+    finally:
+        AdversarialGame.d_loss = real_d_loss
+    return rows
+
+
 def main_table() -> None:
     import torch
 
@@ -54,6 +143,7 @@ def main_table() -> None:
             download(served.as_uri(), tmp / "t.gz", hashlib.sha256(b"real").hexdigest())
         except GanforgeError as exc:
             rows.append(("download with wrong SHA-256", 2, f"ganforge: error: {exc}"))
+        rows += _checkpoint_rows(tmp)
         print("| input | exit | message |")
         print("|---|---|---|")
         for desc, rc, msg in rows:

@@ -161,6 +161,16 @@ def bad_cases(tmp: Path) -> list[tuple[str, list[str], str, int]]:
         lambda f: (f / "corrupt.png").write_bytes(corrupt),
         "corrupt.png: ",
     )
+
+    def half_png(f: Path) -> None:
+        rng = np.random.default_rng(2)
+        Image.fromarray(rng.integers(0, 256, (32, 32), dtype=np.uint8), "L").save(f / "cut.png")
+        raw = (f / "cut.png").read_bytes()
+        (f / "cut.png").write_bytes(raw[: len(raw) // 2])
+
+    folder_case(
+        "PNG truncated in its pixel data", "cut", half_png, "cut.png: image file is truncated"
+    )
     folder_case(
         "zero-byte .png",
         "zero",
