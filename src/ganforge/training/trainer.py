@@ -428,6 +428,8 @@ class Trainer:
         self._check_finite(bad_step)
         self.save()
         in_sync = distributed.replicas_identical(self.dist, self.game, self.device)
+        if not in_sync and self.dist.is_main:
+            print("ganforge: warning: the replicas' weights differ across ranks", file=sys.stderr)
         if self.dist.is_main:
             if not (self.out / "samples" / f"step-{self.step:06d}.png").exists():
                 self.save_grid(self.out / "samples" / f"step-{self.step:06d}.png")
