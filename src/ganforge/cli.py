@@ -132,6 +132,8 @@ def _cmd_train(args) -> int:
             progress=progress,
             **_train_overrides(args),
         )
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun only rank 0 reports
     if args.json:
         print(json.dumps(summary.to_dict()))
     else:

@@ -169,6 +169,12 @@ class Config:
                 "samples a gradient penalty treats independently; use d_norm=layer, "
                 "instance or none"
             )
+        for key in ("g_norm", "d_norm"):
+            if self.arch == "mlp" and getattr(self, key) == "instance":
+                raise ConfigError(
+                    f"bad value 'instance' for '{key}' with arch=mlp: instance norm needs "
+                    "images; use batch, layer or none"
+                )
         if self.beta1 >= 1 or self.beta2 >= 1:
             raise ConfigError("bad value for 'beta1'/'beta2': Adam betas must be < 1")
         if self.ema >= 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ganforge.errors import DataError
 
+MAX_NAMED_SKIPS = 10  # skipped files named on stderr; the rest are only counted
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
 
@@ -38,8 +40,13 @@ def load_image(path: Path, size: int, channels: int) -> np.ndarray:
         with Image.open(path) as img:
             img.load()
             img = img.convert("L" if channels == 1 else "RGB")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except UnidentifiedImageError:
+        raise DataError(f"cannot read image {path}: not an image PIL can decode") from None
+    except Image.DecompressionBombError as exc:
         raise DataError(f"cannot read image {path}: {exc}") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise DataError(f"cannot read image {path}: {reason}") from None
     w, h = img.size
     if w == 0 or h == 0:
         raise DataError(f"image {path} is empty")
@@ -67,13 +74,19 @@ def load_folder(
     images, skipped = [], 0
     for path in paths:
         try:
-            if path.stat().st_size == 0:
+            try:
+                st = path.stat()
+            except OSError as exc:  # dangling symlink, symlink loop, vanished file
+                raise DataError(f"cannot open image {path}: {exc.strerror or exc}") from None
+            if st.st_size == 0:
                 raise DataError(f"image {path} is an empty (zero-byte) file")
             images.append(load_image(path, size, channels))
         except DataError as exc:
             if not skip_bad:
                 raise DataError(f"{exc}; fix or remove it, or pass --set skip_bad=true") from None
             skipped += 1
+            if skipped <= MAX_NAMED_SKIPS:
+                print(f"ganforge: warning: skipping {exc}", file=sys.stderr)
     if not images:
         raise DataError(f"none of the {len(paths)} files in {root} could be read as an image")
     return np.stack(images), skipped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ganforge.errors import ConfigError
 from ganforge.games.adversarial import AdversarialGame
 from ganforge.games.base import Game
 
@@ -15,6 +16,11 @@ GAMES: dict[str, Callable[..., Game]] = {
 
 def build_game(cfg, shape: tuple[int, ...], num_classes: int) -> Game:
     """The game named by ``cfg.game`` for data of ``shape`` with ``num_classes`` labels."""
+    if cfg.game not in GAMES:
+        raise ConfigError(
+            f"bad value {cfg.game!r} for 'game': not available in this install "
+            f"(available: {', '.join(sorted(GAMES))})"
+        )
     return GAMES[cfg.game](cfg, shape, num_classes)
 
 

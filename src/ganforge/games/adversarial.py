@@ -123,7 +123,23 @@ class AdversarialGame(Game):
 
     # -- latents ------------------------------------------------------------------------
     def latents(self, n: int, device: torch.device, generator: torch.Generator | None = None):
-        """z ~ N(0, I), labels ~ U{0..K-1}, InfoGAN codes (categorical, continuous ~ U[-1, 1])."""
+        """z ~ N(0, I), labels ~ U{0..K-1}, InfoGAN codes (categorical, continuous ~ U[-1, 1]).
+
+        In training (no ``generator``) under data parallelism, the global batch's latents are
+        drawn and this rank's contiguous slice is returned (see ``Game.shard``).
+        """
+        rank, world = self.shard
+        if generator is not None or world == 1:
+            return self._draw(n, device, generator)
+        z, y, codes = self._draw(n * world, device, None)
+        part = slice(rank * n, (rank + 1) * n)
+        return (
+            z[part],
+            None if y is None else y[part],
+            None if codes is None else (codes[0][part], codes[1][part]),
+        )
+
+    def _draw(self, n: int, device: torch.device, generator: torch.Generator | None):
         z = torch.randn(n, self.cfg.z_dim, device=device, generator=generator)
         y = codes = None
         if self.num_classes:

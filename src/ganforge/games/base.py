@@ -28,6 +28,10 @@ class Game(nn.Module):
 
     G: nn.Module
     D: nn.Module
+    # (rank, world size) under data-parallel training: a game that draws per-sample noise may
+    # draw it for the global batch and keep its rank's slice, so W processes see exactly the
+    # noise one process with the global batch would see (set by the trainer).
+    shard: tuple[int, int] = (0, 1)
 
     def make_batches(
         self,

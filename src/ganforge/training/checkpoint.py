@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -115,10 +116,19 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raw = path.read_bytes()
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
-    if len(raw) < 8 or raw[:2] == b"\x80\x02" or raw[:1] == b"\x80" or raw[:2] == b"PK":
+    if not raw:
+        raise CheckpointError(f"{path} is empty (0 bytes): not a ganforge checkpoint")
+    # safetensors: an 8-byte little-endian header length, then a JSON header starting with '{'.
+    # Anything else is refused before any parsing; in particular pickles (first byte 0x80 or a
+    # protocol-0 opcode) and torch.save zips ('PK') are never handed to an unpickler.
+    if len(raw) < 9 or raw[8:9] != b"{":
+        kind = (
+            "looks like a pickle/zip"
+            if raw[:1] in (b"\x80", b"c", b"(", b"}", b"]") or raw[:2] == b"PK"
+            else "not a safetensors file"
+        )
         raise CheckpointError(
-            f"{path} is not a ganforge checkpoint (looks like a pickle/zip or is empty); "
-            "ganforge never unpickles files"
+            f"{path} is not a ganforge checkpoint ({kind}); ganforge never unpickles files"
         )
     header_len = int.from_bytes(raw[:8], "little")
     if header_len <= 0 or 8 + header_len > len(raw):
@@ -161,14 +171,31 @@ def step_path(directory: str | Path, step: int) -> Path:
 
 
 def latest_checkpoint(directory: str | Path) -> Path | None:
-    """The newest step checkpoint that loads; older ones are tried if the newest is damaged."""
+    """The newest step checkpoint that loads; older ones are tried if the newest is damaged.
+
+    Each refused file is named on stderr with the reason, so a planted or damaged file is
+    never skipped silently.
+    """
     for path in reversed(checkpoint_files(directory)):
         try:
             load_checkpoint(path)
-        except CheckpointError:
+        except CheckpointError as exc:
+            print(f"ganforge: warning: skipping {exc}", file=sys.stderr)
             continue
         return path
     return None
+
+
+def remove_stale_temporaries(directory: str | Path) -> int:
+    """Delete half-written ``.NAME.*.tmp`` files left by a process killed while saving."""
+    directory, removed = Path(directory), 0
+    if not directory.is_dir():
+        return 0
+    for path in directory.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed += 1
+    return removed
 
 
 def prune(directory: str | Path, keep: int) -> None:

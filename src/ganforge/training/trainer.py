@@ -7,6 +7,7 @@ except at logging, sampling and checkpoint intervals: losses are summed on the d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -21,7 +22,7 @@ import torch
 
 from ganforge.config import Config
 from ganforge.data import load_dataset
-from ganforge.errors import ConfigError, GanforgeError
+from ganforge.errors import CheckpointError, ConfigError, GanforgeError
 from ganforge.games import build_game
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed, precision
@@ -89,19 +90,33 @@ class Trainer:
     ):
         self.cfg, self.out = cfg, Path(out)
         self.dist = distributed.context()
-        self.device = resolve_device(cfg.device)
+        self.device = distributed.init(self.dist, resolve_device(cfg.device))
         precision.check(cfg.precision, self.device)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._stop_signal: int | None = None
+        failure: GanforgeError | None = None
         if not resume and self.dist.is_main:
-            prepare_new(self.out, force)
+            try:
+                prepare_new(self.out, force)
+            except GanforgeError as exc:
+                failure = exc
+        distributed.check_all_ok(self.dist, failure is None, self.device)
+        if failure is not None:
+            raise failure
         data = load_dataset(
             cfg.dataset, "train", cfg.data_dir, cfg.image_size, cfg.channels, skip_bad=cfg.skip_bad
         )
         self.data_name, self.skipped = data.name, data.skipped
+        if self.skipped and self.dist.is_main:
+            print(
+                f"ganforge: skipped {self.skipped} unreadable image file(s) in {data.name} "
+                "(skip_bad=true)",
+                file=sys.stderr,
+            )
         num_classes = cfg.num_classes or data.num_classes
         torch.manual_seed(cfg.seed)
         self.game = build_game(cfg, data.shape, num_classes).to(self.device)
+        self.game.shard = (self.dist.rank, self.dist.world_size)
         if cfg.channels_last and cfg.arch != "mlp" and len(data.shape) == 3:
             self.game.to(memory_format=torch.channels_last)
         self.opt_g = make_optimizer(cfg, self.game.G.parameters(), cfg.lr_g)
@@ -132,6 +147,10 @@ class Trainer:
         self.tb = self._tensorboard() if cfg.tensorboard and self.dist.is_main else None
         if resume:
             self._restore(extend_steps)
+        if self.dist.enabled:  # every replica starts from rank 0's weights and buffers
+            distributed.broadcast_module(self.dist, self.game)
+            if self.ema:
+                distributed.broadcast_module(self.dist, self.ema.module)
 
     # -- budget -------------------------------------------------------------------------
     def total_steps(self) -> int | None:
@@ -175,6 +194,8 @@ class Trainer:
         state = ckpt.load_checkpoint(path)
         self.load_state(state, path)
         self.last_checkpoint = path
+        if self.dist.is_main:
+            ckpt.remove_stale_temporaries(self.ckpt_dir)
         info = read_json(self.out / "run.json")
         self.wall_before = float(info.get("wall_seconds", 0.0))
         self._truncate_metrics()
@@ -190,8 +211,12 @@ class Trainer:
             if self.ema and state.get("ema"):
                 self.ema.load_state_dict(state["ema"], updates=int(state["step"]))
         except (RuntimeError, KeyError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise GanforgeError(f"{path} does not fit this run's models: {first}") from None
+            lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+            detail = next((ln for ln in lines if ln.startswith(("size mismatch", "Missing"))), "")
+            first = (detail or (lines[0] if lines else type(exc).__name__)).rstrip(".")
+            raise GanforgeError(
+                f"{path} does not fit this run's models ({first}); was config.json edited?"
+            ) from None
         if self.scaler and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         self.batches.load_state_dict(state["batches"])
@@ -201,15 +226,19 @@ class Trainer:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
 
     def _truncate_metrics(self) -> None:
-        """Drop metric lines logged after the checkpoint we resume from."""
+        """Drop metric lines logged after the checkpoint we resume from (and a line half
+        written when the process was killed)."""
         path = self.out / "metrics.jsonl"
-        if not path.exists():
+        if not self.dist.is_main or not path.exists():
             return
-        keep = [
-            ln
-            for ln in path.read_text().splitlines()
-            if ln.strip() and json.loads(ln).get("step", 0) <= self.step
-        ]
+        keep = []
+        for ln in path.read_text().splitlines():
+            try:
+                step = json.loads(ln).get("step", 0)
+            except (ValueError, AttributeError):
+                continue
+            if step <= self.step:
+                keep.append(ln)
         path.write_text("".join(ln + "\n" for ln in keep))
 
     # -- views --------------------------------------------------------------------------
@@ -262,6 +291,12 @@ class Trainer:
         self._stop_signal = signum
 
     def run(self) -> Summary:
+        try:
+            return self._run()
+        finally:
+            distributed.shutdown(self.dist)
+
+    def _run(self) -> Summary:
         cfg, game = self.cfg, self.game
         if self.dist.is_main:
             write_json(self.out / "config.json", cfg.to_dict())
@@ -303,6 +338,8 @@ class Trainer:
                     loss_g, g_logs = game.g_loss(batch, self.step)
                 self._update(self.opt_g, loss_g)
                 game.D.requires_grad_(True)
+                if self.dist.enabled:  # rank 0's BatchNorm statistics everywhere (as DDP)
+                    distributed.broadcast_buffers(self.dist, game)
                 if self.ema:
                     self.ema.update()
                 self.step += 1
@@ -318,6 +355,12 @@ class Trainer:
                 done = (total is not None and self.step >= total) or (
                     deadline is not None and time.monotonic() >= deadline
                 )
+                ckpt_due = bool(ckpt_every_s and time.monotonic() - last_ckpt_t >= ckpt_every_s)
+                if self.dist.enabled:  # clocks and signals differ: all ranks act on the max
+                    flags = [done, self._stop_signal or 0, ckpt_due]
+                    done_f, sig_f, due_f = distributed.agree(self.dist, flags, self.device)
+                    done, ckpt_due = bool(done_f), bool(due_f)
+                    self._stop_signal = int(sig_f) or None
                 if self.step % cfg.log_every == 0 or done or self._stop_signal:
                     now = time.monotonic()
                     line = self._log(
@@ -335,11 +378,11 @@ class Trainer:
                         eta = {}  # a time budget has no step total: show the time left instead
                         if total is None and deadline is not None:
                             eta["left"] = bar.format_interval(max(0.0, deadline - now))
-                        bar.set_postfix(d=f"{line['d_loss']:.3f}", g=f"{line['g_loss']:.3f}", **eta)
+                        bar.set_postfix(d=_num(line["d_loss"], 3), g=_num(line["g_loss"], 3), **eta)
                     elif self.dist.is_main:
                         print(
                             f"step {self.step}{'/' + str(total) if total else ''}  "
-                            f"d_loss {line['d_loss']:.4f}  g_loss {line['g_loss']:.4f}  "
+                            f"d_loss {_num(line['d_loss'])}  g_loss {_num(line['g_loss'])}  "
                             f"{line['images_per_sec']:.0f} img/s",
                             file=sys.stderr,
                             flush=True,
@@ -347,8 +390,7 @@ class Trainer:
                 if self.dist.is_main and (self.step in sample_at or self._sample_due(deadline, t0)):
                     self.save_grid(self.out / "samples" / f"step-{self.step:06d}.png")
                 if not done and (
-                    (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)
-                    or (ckpt_every_s and time.monotonic() - last_ckpt_t >= ckpt_every_s)
+                    (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0) or ckpt_due
                 ):
                     self._check_finite(bad_step)
                     self.save()
@@ -376,6 +418,10 @@ class Trainer:
         except Diverged:
             self._write_status("diverged")
             raise
+        except CheckpointError:
+            with contextlib.suppress(GanforgeError):
+                self._write_status("failed")
+            raise
         finally:
             if bar is not None:
                 bar.close()
@@ -386,6 +432,9 @@ class Trainer:
         wall = time.monotonic() - t0
         self._check_finite(bad_step)
         self.save()
+        in_sync = distributed.replicas_identical(self.dist, self.game, self.device)
+        if not in_sync and self.dist.is_main:
+            print("ganforge: warning: the replicas' weights differ across ranks", file=sys.stderr)
         if self.dist.is_main:
             if not (self.out / "samples" / f"step-{self.step:06d}.png").exists():
                 self.save_grid(self.out / "samples" / f"step-{self.step:06d}.png")
@@ -406,6 +455,7 @@ class Trainer:
                 "images_per_sec": summary.images_per_sec,
                 "d_loss": summary.d_loss,
                 "g_loss": summary.g_loss,
+                **({"replicas_identical": in_sync} if self.dist.enabled else {}),
             },
         )
         self._after_run()
@@ -428,18 +478,27 @@ class Trainer:
 
     def _update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         opt.zero_grad(set_to_none=True)
-        if self.cfg.on_nan == "skip" and not torch.isfinite(loss):
-            return  # one sync per step, only when the user asked to skip bad steps
+        if self.cfg.on_nan == "skip":  # one sync per step, only when the user asked for it
+            bad = float(not torch.isfinite(loss))
+            if distributed.agree(self.dist, [bad], self.device)[0]:
+                return
+        params = [p for group in opt.param_groups for p in group["params"]]
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
+            distributed.average_gradients(self.dist, params)
             self.scaler.step(opt)
             self.scaler.update()
         else:
             loss.backward()
+            distributed.average_gradients(self.dist, params)
             opt.step()
 
+    def _bad_step(self, bad_step: torch.Tensor) -> int:
+        """The step of the first non-finite loss (-1: none), the same on every rank."""
+        return int(distributed.agree(self.dist, [float(bad_step)], self.device)[0])
+
     def _check_finite(self, bad_step: torch.Tensor) -> None:
-        bad = int(bad_step)
+        bad = self._bad_step(bad_step)
         if bad < 0 and self.cfg.on_nan == "stop":
             for p in self.game.parameters():
                 if not torch.isfinite(p).all():
@@ -453,6 +512,10 @@ class Trainer:
             )
 
     def _log(self, acc, n, bad_step, elapsed, interval, images) -> dict[str, Any]:
+        if self.dist.enabled:  # the logged losses are means over all ranks
+            keys = sorted(acc)
+            means = distributed.agree_mean(self.dist, torch.stack([acc[k] for k in keys]))
+            acc = dict(zip(keys, means, strict=True))
         values = {k: (v / n).item() for k, v in acc.items()}
         line = {
             "step": self.step,
@@ -462,7 +525,7 @@ class Trainer:
         }
         line.update({k: round(v, 6) if math.isfinite(v) else str(v) for k, v in values.items()})
         self._write_metrics(line)
-        if self.cfg.on_nan == "stop" and int(bad_step) >= 0:
+        if self.cfg.on_nan == "stop" and self._bad_step(bad_step) >= 0:
             self._check_finite(bad_step)
         return line
 
@@ -544,6 +607,11 @@ class Trainer:
         return tqdm(
             total=total, initial=self.step, unit="step", dynamic_ncols=True, desc=self.cfg.recipe
         )
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    """A logged value for the console; non-finite values are logged as strings ('nan')."""
+    return f"{value:.{digits}f}" if isinstance(value, int | float) else str(value)
 
 
 class _Every:

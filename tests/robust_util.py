@@ -1,0 +1,277 @@
+"""Helpers shared by the robustness tests: a tiny image folder and subprocess runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_folder(path: Path, n: int = 64, size: int = 8, seed: int = 0) -> Path:
+    """``n`` random grayscale PNGs of ``size`` x ``size`` pixels."""
+    path.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        arr = rng.integers(0, 256, (size, size), dtype=np.uint8)
+        Image.fromarray(arr, "L").save(path / f"img{i:03d}.png")
+    return path
+
+
+def tiny_args(folder: Path, out: Path, steps: int, *extra: str) -> list[str]:
+    """CLI arguments of a tiny MLP GAN run on ``folder``."""
+    return [
+        "train",
+        "gan",
+        "--dataset",
+        f"folder:{folder}",
+        "--image-size",
+        "8",
+        "--channels",
+        "1",
+        "--steps",
+        str(steps),
+        "--out",
+        str(out),
+        "--batch-size",
+        "16",
+        "--set",
+        "g_width=8",
+        "--set",
+        "d_width=8",
+        "--set",
+        "sample_every=100000",
+        *extra,
+    ]
+
+
+def env() -> dict[str, str]:
+    e = dict(os.environ)
+    e["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + e.get("PYTHONPATH", "")
+    e["GANFORGE_OFFLINE"] = "1"
+    e["OMP_NUM_THREADS"] = "1"
+    e.pop("GANFORGE_DEBUG", None)
+    return e
+
+
+def popen(args: list[str]) -> subprocess.Popen:
+    """``python -m ganforge ARGS`` in a subprocess (stdout/stderr captured)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ganforge", *args],
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run(args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ganforge", *args],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+# ------------------------------------------------------------- the bad-input catalogue
+# Each case builds its input under a scratch folder and returns the CLI arguments that use it
+# and a fragment the one-line error (or, for handled inputs, the output) must contain. The
+# tests run them all; scripts/bad_inputs_table.py prints the table in docs/robustness.md.
+
+
+def _png_bytes(size: tuple[int, int] = (8, 8), mode: str = "L") -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.new(mode, size, 128 if mode in ("L", "P", "1") else None).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _folder_with(tmp: Path, name: str, make) -> Path:
+    folder = tiny_folder(tmp / name, n=20)
+    make(folder)
+    return folder
+
+
+def _mixed(folder: Path) -> None:
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (7, 13, 4), dtype=np.uint8), "RGBA").save(
+        folder / "rgba.png"
+    )
+    Image.fromarray(rng.integers(0, 256, (50, 100, 3), dtype=np.uint8), "RGB").save(
+        folder / "wide.jpg"
+    )
+    Image.new("P", (30, 30), 3).save(folder / "palette.gif")
+    Image.new("1", (9, 9), 1).save(folder / "bilevel.bmp")
+    Image.fromarray(rng.integers(0, 65535, (12, 12), dtype=np.uint16)).save(folder / "gray16.png")
+    Image.new("CMYK", (10, 10), (0, 50, 100, 0)).save(folder / "cmyk.jpg")
+    (folder / "notes.txt").write_text("not an image, ignored by its suffix\n")
+
+
+def _idx_bytes(magic: bytes, shape: tuple[int, ...], payload: bytes) -> bytes:
+    import struct
+
+    return magic + b"".join(struct.pack(">I", s) for s in shape) + payload
+
+
+def _idx_dir(tmp: Path, name: str, train_images: bytes, gz: bool = True) -> Path:
+    """A folder with the four IDX files of fashion-mnist, train-images replaced."""
+    import gzip
+
+    d = tmp / name
+    d.mkdir(parents=True, exist_ok=True)
+    good_imgs = _idx_bytes(b"\x00\x00\x08\x03", (4, 28, 28), bytes(4 * 784))
+    good_lbls = _idx_bytes(b"\x00\x00\x08\x01", (4,), bytes(4))
+    files = {
+        "train-images-idx3-ubyte.gz": train_images,
+        "train-labels-idx1-ubyte.gz": good_lbls,
+        "t10k-images-idx3-ubyte.gz": good_imgs,
+        "t10k-labels-idx1-ubyte.gz": good_lbls,
+    }
+    for fname, data in files.items():
+        if fname == "train-images-idx3-ubyte.gz" and not gz:
+            (d / fname).write_bytes(data)  # raw bytes under the .gz name
+        else:
+            (d / fname).write_bytes(gzip.compress(data))
+    return d
+
+
+def bad_cases(tmp: Path) -> list[tuple[str, list[str], str, int]]:
+    """(description, dataset args, expected fragment, expected exit code) for every bad input."""
+    import gzip
+
+    cases: list[tuple[str, list[str], str, int]] = []
+
+    def folder_case(desc, name, make, expect, rc=2, skip=False):
+        folder = _folder_with(tmp, name, make)
+        extra = ["--set", "skip_bad=true"] if skip else []
+        cases.append((desc, ["--dataset", f"folder:{folder}", *extra], expect, rc))
+
+    corrupt = _png_bytes()[:30]
+    folder_case(
+        "corrupt PNG (cut after 30 bytes)",
+        "corrupt",
+        lambda f: (f / "corrupt.png").write_bytes(corrupt),
+        "corrupt.png: ",
+    )
+
+    def half_png(f: Path) -> None:
+        rng = np.random.default_rng(2)
+        Image.fromarray(rng.integers(0, 256, (32, 32), dtype=np.uint8), "L").save(f / "cut.png")
+        raw = (f / "cut.png").read_bytes()
+        (f / "cut.png").write_bytes(raw[: len(raw) // 2])
+
+    folder_case(
+        "PNG truncated in its pixel data", "cut", half_png, "cut.png: image file is truncated"
+    )
+    folder_case(
+        "zero-byte .png",
+        "zero",
+        lambda f: (f / "zero.png").write_bytes(b""),
+        "zero.png is an empty (zero-byte) file",
+    )
+    folder_case(
+        "text file named .jpg",
+        "text",
+        lambda f: (f / "text.jpg").write_text("hello\n"),
+        "text.jpg: not an image PIL can decode",
+    )
+
+    def loop(f: Path) -> None:
+        (f / "a.png").symlink_to(f / "b.png")
+        (f / "b.png").symlink_to(f / "a.png")
+
+    folder_case("symlink loop a.png -> b.png -> a.png", "loop", loop, "Too many levels of symbolic")
+    folder_case(
+        "dangling symlink",
+        "dangling",
+        lambda f: (f / "gone.png").symlink_to(f / "missing.png"),
+        "gone.png: No such file or directory",
+    )
+    folder_case(
+        "directory symlink loop (sub/up -> ..)",
+        "dirloop",
+        lambda f: ((f / "sub").mkdir(), (f / "sub" / "up").symlink_to(f)),
+        "trained 1 steps",
+        rc=0,
+    )
+    folder_case(
+        "mixed sizes and modes (RGBA, RGB 100x50 JPEG, palette GIF, 1-bit BMP, 16-bit PNG, "
+        "CMYK JPEG, a .txt)",
+        "mixed",
+        _mixed,
+        "trained 1 steps",
+        rc=0,
+    )
+
+    def all_bad(f: Path) -> None:
+        (f / "corrupt.png").write_bytes(corrupt)
+        (f / "zero.png").write_bytes(b"")
+        (f / "text.jpg").write_text("hello\n")
+
+    folder_case(
+        "corrupt + zero-byte + text-as-image with skip_bad=true",
+        "skipped",
+        all_bad,
+        "skipped 3 unreadable image file(s)",
+        rc=0,
+        skip=True,
+    )
+    empty = tmp / "empty"
+    empty.mkdir()
+    cases.append(("empty folder", ["--dataset", f"folder:{empty}"], "no images found in", 2))
+    only_text = tmp / "only-text"
+    only_text.mkdir()
+    (only_text / "readme.txt").write_text("x")
+    cases.append(
+        ("folder with no image files", ["--dataset", f"folder:{only_text}"], "no images found", 2)
+    )
+    every_bad = tmp / "every-bad"
+    every_bad.mkdir()
+    (every_bad / "x.png").write_bytes(b"")
+    cases.append(
+        (
+            "every file bad, skip_bad=true",
+            ["--dataset", f"folder:{every_bad}", "--set", "skip_bad=true"],
+            "none of the 1 files",
+            2,
+        )
+    )
+    cases.append(
+        (
+            "folder does not exist",
+            ["--dataset", f"folder:{tmp / 'nope'}"],
+            "does not exist",
+            2,
+        )
+    )
+    a_file = tmp / "a-file.png"
+    a_file.write_bytes(_png_bytes())
+    cases.append(
+        ("a file given as folder", ["--dataset", f"folder:{a_file}"], "is not a folder", 2)
+    )
+
+    # IDX archives (fashion-mnist layout in --data-dir)
+    good = _idx_bytes(b"\x00\x00\x08\x03", (4, 28, 28), bytes(4 * 784))
+    for desc, name, data, gz, expect in (
+        ("IDX wrong magic number", "idx-magic", b"\x12\x34" + good[2:], True, "wrong magic"),
+        ("IDX payload truncated", "idx-short", good[:-100], True, "is truncated or padded"),
+        ("IDX header truncated", "idx-header", good[:9], True, "header incomplete"),
+        (
+            "gzip archive truncated",
+            "idx-gz",
+            gzip.compress(good)[:-20],
+            False,
+            "file corrupt or truncated?",
+        ),
+    ):
+        d = _idx_dir(tmp, name, data, gz=gz)
+        cases.append((desc, ["--dataset", "fashion-mnist", "--data-dir", str(d)], expect, 2))
+    return cases
