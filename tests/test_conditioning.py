@@ -298,3 +298,26 @@ def test_code_varies_one_latent_code(cli, runs, tmp_path):
     lo, hi = np.load(files["-1"]), np.load(files["1"])
     assert lo.shape == hi.shape == (4, 1, 28, 28)
     assert not np.allclose(lo, hi)
+
+
+# -- tricks -------------------------------------------------------------------------------
+def test_instance_noise_is_annealed_linearly_to_zero():
+    game = make("dcgan", instance_noise=0.5, instance_noise_steps=100)
+    x = torch.zeros(20000)
+    assert game._noise(x, 0).std().item() == pytest.approx(0.5, rel=0.03)
+    assert game._noise(x, 50).std().item() == pytest.approx(0.25, rel=0.03)
+    assert torch.equal(game._noise(x, 100), x) and torch.equal(game._noise(x, 500), x)
+
+
+def test_optimiser_per_recipe_and_separate_learning_rates():
+    from ganforge.training.trainer import make_optimizer
+
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    wgan = get_recipe("wgan").config()
+    opt = make_optimizer(wgan, params, wgan.lr_d)
+    assert isinstance(opt, torch.optim.RMSprop) and opt.param_groups[0]["lr"] == 5e-5
+    gp = get_recipe("wgan-gp").config()
+    opt = make_optimizer(gp, params, gp.lr_d)
+    assert isinstance(opt, torch.optim.Adam) and opt.param_groups[0]["betas"] == (0.0, 0.9)
+    ttur = get_recipe("dcgan").config(lr_g=1e-4, lr_d=4e-4)
+    assert (ttur.lr_g, ttur.lr_d) == (1e-4, 4e-4)
