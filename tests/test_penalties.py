@@ -178,3 +178,6 @@ def test_penalty_refusal_names_the_alternatives():
     with pytest.raises(ConfigError, match="d_norm=layer, instance or none"):
         Config(penalty="gp", d_norm="batch").validate()
     Config(penalty="gp", d_norm="layer").validate()  # allowed
+    with pytest.raises(ConfigError, match="penalty=r1"):  # R1 differentiates per sample too
+        Config(penalty="r1", d_norm="batch").validate()
+    Config(penalty="r1", d_norm="none").validate()
