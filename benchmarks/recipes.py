@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shlex
 import sys
 import time
@@ -198,12 +199,11 @@ def write_report(args, rows, cols, title: str, key: str, note: str) -> None:
     lines = ["| " + " | ".join(_fmt(r.get(k)) for _, k in cols) + " |" for r in rows]
     cmd = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/recipes.py", *sys.argv[1:]])
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load = os.getloadavg()[0]
     body = (
         f"## {title}\n\n{note}\n\nCommand ({stamp}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} thread(s)):\n\n```\n{cmd}\n```\n\n"
-        + head
-        + "\n"
-        + "\n".join(lines)
+        f"{torch.get_num_threads()} thread(s), {os.cpu_count()} CPUs, load average "
+        f"{load:.1f} at the end):\n\n```\n{cmd}\n```\n\n" + head + "\n" + "\n".join(lines)
     )
     text = (
         DOC.read_text()
