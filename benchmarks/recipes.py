@@ -25,6 +25,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +35,7 @@ from ganforge import api
 from ganforge.data import load_dataset
 from ganforge.data.batches import to_unit_range
 from ganforge.recipes import RECIPES
+from ganforge.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "bench" / "recipes.md"
@@ -109,7 +111,12 @@ def _apply(fn, x: torch.Tensor, chunk: int = 500):
 
 
 # -- the two modes ----------------------------------------------------------------------------
-def train_one(recipe: str, out: Path, args, extra: dict | None = None):
+def train_one(recipe: str, out: Path, args) -> tuple[Any, api.LoadedRun]:
+    """Train ``recipe`` for the budget; (summary, the trained sampler in eval mode).
+
+    The sampler comes from the trainer in memory (EMA weights when on), not from the
+    checkpoint on disk, so the benchmark does not depend on reloading.
+    """
     overrides = {
         "minutes": args.budget / 60,
         "batch_size": args.batch_size,
@@ -117,11 +124,15 @@ def train_one(recipe: str, out: Path, args, extra: dict | None = None):
         "device": "cpu",
         "checkpoint_minutes": 0,
         "log_every": 20,
-        **(extra or {}),
     }
     if args.width:
         overrides.update(g_width=args.width, d_width=args.width)
-    return api.train(recipe, out, force=True, progress=False, **overrides)
+    cfg = api.make_config(recipe, overrides)
+    trainer = Trainer(cfg, out, force=True, progress=False)
+    summary = trainer.run()
+    trainer.game.eval()
+    G = trainer.sampler().eval()
+    return summary, api.LoadedRun(out, cfg, trainer.game, G, trainer.step, trainer.device)
 
 
 def bench_all(args, extractor) -> list[dict]:
@@ -134,7 +145,7 @@ def bench_all(args, extractor) -> list[dict]:
     rows = []
     for recipe in args.recipes:
         t0 = time.monotonic()
-        s = train_one(recipe, Path(args.runs) / recipe, args)
+        s, run = train_one(recipe, Path(args.runs) / recipe, args)
         row = {
             "recipe": recipe,
             "steps": s.steps,
@@ -144,7 +155,7 @@ def bench_all(args, extractor) -> list[dict]:
             "g_loss": s.g_loss,
         }
         if extractor is not None:
-            fake = api.load_run(s.run, device="cpu").sample(args.fd_samples, seed=1)
+            fake = run.sample(args.fd_samples, seed=1)
             row["fd"] = float(frechet_distance(real_feats, _apply(extractor.features, fake)))
         row["total_s"] = round(time.monotonic() - t0, 1)
         print(json.dumps(row), flush=True)
@@ -155,8 +166,7 @@ def bench_all(args, extractor) -> list[dict]:
 def bench_conditional(args, classifier) -> list[dict]:
     rows = []
     for recipe in [r for r in args.recipes if r in CONDITIONAL]:
-        s = train_one(recipe, Path(args.runs) / f"cond-{recipe}", args)
-        run = api.load_run(s.run, device="cpu")
+        s, run = train_one(recipe, Path(args.runs) / f"cond-{recipe}", args)
         per_class = []
         for k in range(10):
             x = run.sample(args.per_class, seed=100 + k, classes=[k])
