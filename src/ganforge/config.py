@@ -163,7 +163,7 @@ class Config:
                 raise ConfigError(f"bad value {value!r} for '{f.name}': must be >= {minimum}")
         if self.channels not in (0, 1, 3):
             raise ConfigError(f"bad value {self.channels} for 'channels': allowed values are 1, 3")
-        if self.penalty in ("gp", "gp-one-sided", "slope") and self.d_norm == "batch":
+        if self.penalty in ("gp", "gp-one-sided", "slope", "r1") and self.d_norm == "batch":
             raise ConfigError(
                 f"d_norm=batch is not allowed with penalty={self.penalty}: BatchNorm mixes the "
                 "samples a gradient penalty treats independently; use d_norm=layer, "

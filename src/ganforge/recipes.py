@@ -140,7 +140,8 @@ for _r in (
     Recipe(
         "hinge-sn",
         "SN-GAN: hinge loss, spectral normalisation in D, no BatchNorm in D",
-        "Miyato et al. 2018, Spectral Normalization for GANs (arXiv:1802.05957), setting B",
+        "Miyato et al. 2018, Spectral Normalization for GANs (arXiv:1802.05957), Table 1 "
+        "setting C (Adam 2e-4, betas 0.5/0.999, n_dis 1)",
         {"arch": "dcgan", "loss": "hinge", "spectral_norm": True, "d_norm": "none", **_DCGAN_ADAM},
     ),
     Recipe(

@@ -1,0 +1,183 @@
+"""Lipschitz regularisers: gradient penalty vs finite differences, slope, R1, clipping, SN."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from tests.conftest import TINY
+from torch import nn
+
+from ganforge import penalties
+from ganforge.config import Config
+from ganforge.errors import ConfigError
+from ganforge.models.layers import apply_spectral_norm
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The machine is shared: one intra-op thread avoids oversubscription stalls."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+class SmoothCritic(nn.Module):
+    """A fixed non-linear critic on (B, 1, 4, 4) images, in float64."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(3)
+        self.conv = nn.Conv2d(1, 3, 3, padding=1).double()
+        self.lin = nn.Linear(48, 1).double()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(torch.tanh(self.conv(x)).flatten(1)).squeeze(1)
+
+
+def _fd_grad_norm(critic, x: torch.Tensor, h: float = 1e-6) -> torch.Tensor:
+    """||grad_x D(x)||_2 per sample by central differences over every input coordinate."""
+    flat = x.flatten(1)
+    grads = torch.zeros_like(flat)
+    for j in range(flat.shape[1]):
+        e = torch.zeros_like(flat)
+        e[:, j] = h
+        up = critic((flat + e).view_as(x))
+        down = critic((flat - e).view_as(x))
+        grads[:, j] = (up - down) / (2 * h)
+    return grads.norm(dim=1)
+
+
+def test_gradient_penalty_matches_finite_differences():
+    critic = SmoothCritic()
+    gen = torch.Generator().manual_seed(0)
+    real = torch.randn(5, 1, 4, 4, generator=gen, dtype=torch.float64)
+    fake = torch.randn(5, 1, 4, 4, generator=gen, dtype=torch.float64)
+    torch.manual_seed(11)
+    gp = penalties.gradient_penalty(critic, real, fake)
+    torch.manual_seed(11)  # the same interpolation weights, drawn the same way
+    alpha = torch.rand(5, 1, 1, 1, dtype=torch.float64)
+    x_hat = alpha * real + (1 - alpha) * fake
+    norms = _fd_grad_norm(critic, x_hat)
+    assert norms.min() > 0.05 and (norms - 1).abs().max() > 0.05  # a non-trivial case
+    assert gp.item() == pytest.approx(((norms - 1) ** 2).mean().item(), rel=1e-6)
+    torch.manual_seed(11)
+    one_sided = penalties.gradient_penalty(critic, real, fake, one_sided=True)
+    expected = ((norms - 1).clamp(min=0) ** 2).mean().item()
+    assert one_sided.item() == pytest.approx(expected, rel=1e-6, abs=1e-12)
+
+
+def _linear(w: torch.Tensor):
+    return lambda x: (x.flatten(1) * w.flatten()).sum(1)
+
+
+def test_penalties_of_a_linear_critic_by_hand():
+    """D(x) = <w, x>: the gradient is w everywhere, every slope along a line is <w, d>/||d||."""
+    w = torch.full((1, 2, 2), 0.5, dtype=torch.float64)  # ||w|| = 1 ... scaled below
+    w = w * 3.0  # ||w|| = 3
+    real = torch.randn(6, 1, 2, 2, dtype=torch.float64)
+    fake = torch.randn(6, 1, 2, 2, dtype=torch.float64)
+    gp = penalties.gradient_penalty(_linear(w), real, fake)
+    assert gp.item() == pytest.approx((3.0 - 1.0) ** 2)
+    assert penalties.r1_penalty(_linear(w), real).item() == pytest.approx(9.0)
+    # slope: both interpolates lie on the segment real-fake, so x1 - x2 is parallel to it
+    d = (real - fake).flatten(1)
+    slope = (d @ w.flatten()).abs() / d.norm(dim=1)
+    expected = ((slope - 1) ** 2).mean().item()
+    assert penalties.slope_penalty(_linear(w), real, fake).item() == pytest.approx(expected)
+    # a critic with ||grad|| < 1 everywhere has no one-sided penalty
+    small = w / 10
+    assert penalties.gradient_penalty(_linear(small), real, fake, one_sided=True).item() == 0.0
+
+
+def test_gradient_penalty_norm_is_over_all_pixels_not_one_axis():
+    w = torch.zeros(1, 3, 3, dtype=torch.float64)
+    w[0, :, 0] = 1.0  # gradient has norm sqrt(3) over the image, 1 along any single row
+    real = torch.randn(4, 1, 3, 3, dtype=torch.float64)
+    gp = penalties.gradient_penalty(_linear(w), real, real.clone())
+    assert gp.item() == pytest.approx((3**0.5 - 1) ** 2)
+
+
+def test_gradient_penalty_at_zero_gradient_is_finite():
+    params = torch.zeros(4, requires_grad=True)
+
+    def flat_critic(x):  # grad_x D = sum(params) = 0, yet it depends on the parameters
+        return params.sum() * x.flatten(1).sum(1)
+
+    real, fake = torch.randn(3, 1, 2, 2), torch.randn(3, 1, 2, 2)
+    gp = penalties.gradient_penalty(flat_critic, real, fake)
+    assert gp.item() == pytest.approx(1.0, abs=1e-5)
+    gp.backward()
+    assert torch.isfinite(params.grad).all()
+
+
+def test_spectral_norm_layer_has_unit_largest_singular_value():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(20, 30), nn.LeakyReLU(0.2), nn.Conv2d(3, 8, 4, 2, 1))
+    with torch.no_grad():
+        net[0].weight.mul_(5.0)  # sigma far from 1 before normalisation
+    assert torch.linalg.matrix_norm(net[0].weight, ord=2) > 2.0
+    apply_spectral_norm(net)
+    net.train()
+    for _ in range(30):  # one power iteration per training-mode forward
+        net[0](torch.randn(2, 20))
+        net[2](torch.randn(2, 3, 8, 8))
+    net.eval()
+    sigma_lin = torch.linalg.matrix_norm(net[0].weight.detach(), ord=2).item()
+    sigma_conv = torch.linalg.matrix_norm(net[2].weight.detach().flatten(1), ord=2).item()
+    assert sigma_lin == pytest.approx(1.0, abs=0.05)
+    assert sigma_conv == pytest.approx(1.0, abs=0.05)
+
+
+def test_hinge_sn_discriminator_is_spectrally_normalised_everywhere():
+    from ganforge.games import build_game
+    from ganforge.recipes import get_recipe
+
+    cfg = get_recipe("hinge-sn").config(g_width=8, d_width=8)
+    game = build_game(cfg, (1, 28, 28), 10)
+    layers = [m for m in game.D.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    assert layers and all(hasattr(m, "parametrizations") for m in layers)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in game.D.modules())
+
+
+def test_clipped_weights_stay_in_range_after_every_step(tmp_path, monkeypatch):
+    from ganforge import api
+    from ganforge.games.adversarial import AdversarialGame
+
+    seen: list[tuple[float, float]] = []
+    original = AdversarialGame.after_d_step
+
+    def checked(self):
+        original(self)
+        values = torch.cat([p.detach().flatten() for p in self.D.parameters()])
+        seen.append((values.min().item(), values.max().item()))
+
+    monkeypatch.setattr(AdversarialGame, "after_d_step", checked)
+    summary = api.train(
+        "wgan", tmp_path / "run", steps=3, g_width=8, d_width=8, batch_size=16, log_every=1
+    )
+    assert summary.steps == 3
+    assert len(seen) == 3 * 5  # n_critic = 5 updates per generator step, each checked
+    c = 0.01
+    assert all(-c <= lo and hi <= c for lo, hi in seen)
+    assert max(hi for _, hi in seen) == pytest.approx(c)  # the clip is active, not vacuous
+
+
+@pytest.mark.parametrize("recipe", ["wgan-gp", "wgan-slope"])
+def test_batchnorm_critic_with_gradient_penalty_is_refused(cli, recipe, tmp_path):
+    rc, out, err = cli(
+        "train", recipe, "--steps", "1", "--out", tmp_path / "r", "--set", "d_norm=batch", *TINY
+    )
+    assert rc == 2
+    assert err.startswith("ganforge: error: d_norm=batch is not allowed with penalty=")
+    assert "use d_norm=layer" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_penalty_refusal_names_the_alternatives():
+    with pytest.raises(ConfigError, match="d_norm=layer, instance or none"):
+        Config(penalty="gp", d_norm="batch").validate()
+    Config(penalty="gp", d_norm="layer").validate()  # allowed
+    with pytest.raises(ConfigError, match="penalty=r1"):  # R1 differentiates per sample too
+        Config(penalty="r1", d_norm="batch").validate()
+    Config(penalty="r1", d_norm="none").validate()
