@@ -29,6 +29,7 @@ def _one(dataset: str, recipe: str, steps: int, seed: int) -> dict:
         "seed": seed,
         **run.metrics,
         "seconds": round(run.seconds, 1),
+        "cpu_seconds": round(run.cpu_seconds, 1),
     }
 
 
@@ -39,8 +40,8 @@ def markdown(rows: list[dict]) -> str:
     for ds in ("grid25", "ring8"):
         lines += [
             f"\n**{ds}**\n",
-            "| recipe | seeds | steps | modes | high quality % | reverse KL | s/run |",
-            "|---|---|---|---|---|---|---|",
+            "| recipe | seeds | steps | modes | high quality % | reverse KL | wall s/run | CPU s/run |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         groups: dict[tuple, list[dict]] = {}
         for r in rows:
@@ -53,10 +54,13 @@ def markdown(rows: list[dict]) -> str:
                 k: mean_se([r[k] for r in rs])
                 for k in ("modes", "high_quality", "reverse_kl", "seconds")
             }
+            cpus = [r["cpu_seconds"] for r in rs if "cpu_seconds" in r]
+            cpu = f"{sum(cpus) / len(cpus):.0f}" if cpus else "n/a"
             lines.append(
                 f"| {rec} | {len(rs)} | {steps} | {m['modes']['mean']:.2f} ± {m['modes']['se']:.2f} | "
                 f"{100 * m['high_quality']['mean']:.1f} ± {100 * m['high_quality']['se']:.1f} | "
-                f"{m['reverse_kl']['mean']:.3f} ± {m['reverse_kl']['se']:.3f} | {m['seconds']['mean']:.0f} |"
+                f"{m['reverse_kl']['mean']:.3f} ± {m['reverse_kl']['se']:.3f} | "
+                f"{m['seconds']['mean']:.0f} | {cpu} |"
             )
     return "\n".join(lines)
 
