@@ -77,6 +77,13 @@ def main() -> None:
     ap.add_argument("--recipes", nargs="+", default=None)
     ap.add_argument("--out", default="docs/bench/toy-runs.jsonl")
     ap.add_argument("--markdown", action="store_true", help="only print the table of --out")
+    ap.add_argument(
+        "--job",
+        action="append",
+        default=[],
+        metavar="DATASET:RECIPE:SEED",
+        help="run exactly these (in this order) instead of the full grid",
+    )
     args = ap.parse_args()
     out = Path(args.out)
     rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
@@ -84,7 +91,8 @@ def main() -> None:
         print(markdown(rows))
         return
     done = {(r["dataset"], r["recipe"], r["steps"], r["seed"]) for r in rows}
-    jobs = [
+    explicit = [(d, r, args.steps, int(s)) for d, r, s in (j.split(":") for j in args.job)]
+    jobs = [j for j in explicit if j not in done] or [
         (ds, rec, args.steps, seed)
         for seed in range(args.first_seed, args.first_seed + args.seeds)
         for ds in args.datasets

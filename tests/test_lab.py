@@ -39,7 +39,7 @@ def test_lab_cli_mode_collapse_and_errors(cli, tmp_path):
     rc, out, err = cli("lab", "mode-collapse", "--steps", "10", "--out", tmp_path, "--json")
     assert rc == 0, err
     res = json.loads(out.strip().splitlines()[-1])
-    assert res["recipes"][0] == "gan" and len(res["gan"]["snapshot_modes"]) == 6
+    assert res["recipes"] == ["dcgan", "gan"] and len(res["gan"]["snapshot_modes"]) == 6
     assert (tmp_path / "mode_collapse.png").stat().st_size > 1000
     rc, _, err = cli("lab", "nope")
     assert rc == 2 and "invalid choice" in err

@@ -37,7 +37,7 @@ TOY_BASE: dict[str, Any] = {
     "device": "cpu",
 }
 # The recipe `ganforge toy` uses when none is named, and its default budget (generator steps).
-BEST_RECIPE = {"ring8": "pacgan", "grid25": "pacgan"}
+BEST_RECIPE = {"ring8": "gan", "grid25": "gan"}
 DEFAULT_STEPS = 3000
 METRIC_KEYS = ("modes", "high_quality", "reverse_kl")
 
