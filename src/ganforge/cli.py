@@ -370,6 +370,91 @@ def _cmd_export(args) -> int:
         f"checked on {facts['checked_samples']} samples: max |exported - PyTorch| = "
         f"{facts['max_abs_diff']:.2e}"
     )
+
+
+# ------------------------------------------------------------------------------------ toy
+def _add_toy(sub) -> None:
+    p = sub.add_parser(
+        "toy",
+        help="mode-collapse benchmark on 2-D Gaussian mixtures",
+        description="Train a recipe on ring8/grid25 and report modes, high-quality fraction "
+        "and reverse KL (VEEGAN/PacGAN metrics on 2,500 samples).",
+    )
+    p.add_argument("recipe", nargs="?", default=None, help="recipe (default: the best on the toys)")
+    p.add_argument("--dataset", required=True, choices=["ring8", "grid25"])
+    p.add_argument("--steps", type=int, help="generator steps per run")
+    p.add_argument("--seeds", type=int, default=1, help="runs with seeds 0..K-1: mean and SE")
+    p.add_argument("--out", help="folder for samples.png, snapshots.png, result.json")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--json", action="store_true", help="print a JSON object as the last line")
+    p.set_defaults(func=_cmd_toy)
+
+
+def _cmd_toy(args) -> int:
+    from ganforge.config import parse_set_args
+    from ganforge.toy import BEST_RECIPE, run_benchmark
+
+    if args.steps is not None and args.steps < 1:
+        raise GanforgeError(f"bad --steps {args.steps}: must be at least 1")
+    recipe = args.recipe or BEST_RECIPE[args.dataset]
+    out = args.out or f"runs/toy-{args.dataset}-{recipe}"
+    result = run_benchmark(
+        args.dataset,
+        recipe,
+        steps=args.steps,
+        seeds=args.seeds,
+        out=out,
+        overrides=parse_set_args(args.sets),
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    if args.json:
+        print(json.dumps(result))
+    else:
+
+        def fmt(v, pct=False):
+            k = 100 if pct else 1
+            if isinstance(v, dict):
+                return f"{k * v['mean']:.3f} ± {k * v['se']:.3f}"
+            return f"{k * v:.3f}"
+
+        print(
+            f"{recipe} on {args.dataset} ({result['seeds']} seed(s), {result['steps']} steps): "
+            f"modes {fmt(result['modes'])}, high quality {fmt(result['high_quality'], True)} %, "
+            f"reverse KL {fmt(result['reverse_kl'])}, {result['seconds_per_run']:.1f} s/run"
+        )
+        print(f"pictures: {out}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------ lab
+def _add_lab(sub) -> None:
+    from ganforge.lab import EXPERIMENTS
+
+    p = sub.add_parser(
+        "lab",
+        help="theory experiments of the notes",
+        description="; ".join(f"{k}: {v[1]}" for k, v in EXPERIMENTS.items()),
+    )
+    p.add_argument("experiment", choices=list(EXPERIMENTS))
+    p.add_argument("--out", help="folder for the PNGs and result.json (default runs/lab-NAME)")
+    p.add_argument("--steps", type=int, help="training steps (each experiment has a default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the numbers as a JSON last line")
+    p.set_defaults(func=_cmd_lab)
+
+
+def _cmd_lab(args) -> int:
+    from ganforge.lab import run_experiment
+
+    out = args.out or f"runs/lab-{args.experiment}"
+    result = run_experiment(args.experiment, out, steps=args.steps, seed=args.seed)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            if isinstance(value, int | float | str):
+                print(f"{key}: {value}")
+        print(f"wrote {out}/result.json and {', '.join(Path(f).name for f in result['files'])}")
     return 0
 
 
@@ -377,7 +462,7 @@ def _cmd_export(args) -> int:
 # Each later command registers with an _add_* function listed in COMMANDS below.
 
 
-COMMANDS = [_add_train, _add_sample, _add_recipes, _add_data]
+COMMANDS = [_add_train, _add_sample, _add_recipes, _add_data, _add_toy, _add_lab]
 COMMANDS += [_add_report, _add_timelapse, _add_interpolate, _add_runs, _add_export]
 
 

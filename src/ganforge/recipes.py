@@ -162,6 +162,40 @@ for _r in (
             "beta2": 0.999,
         },
     ),
+    Recipe(
+        "pacgan",
+        "PacGAN2: the MLP GAN whose D judges 2 samples packed together (mode coverage)",
+        "Lin et al. 2018, PacGAN: The power of two samples in GANs (arXiv:1712.04086)",
+        {
+            "arch": "mlp",
+            "g_width": 128,
+            "d_width": 256,
+            "g_norm": "batch",
+            "d_norm": "none",
+            "channels_last": False,
+            "pack": 2,
+            **_DCGAN_ADAM,
+        },
+    ),
+    Recipe(
+        "unrolled",
+        "unrolled GAN: G's loss against D after 5 look-ahead Adam steps (mode coverage)",
+        "Metz et al. 2017, Unrolled Generative Adversarial Networks (arXiv:1611.02163)",
+        {
+            "arch": "mlp",
+            "g_width": 128,
+            "d_width": 256,
+            "g_norm": "batch",
+            "d_norm": "none",
+            "channels_last": False,
+            "unroll": 5,
+            "optimizer": "adam",
+            "lr_g": 1e-3,
+            "lr_d": 1e-4,
+            "beta1": 0.5,
+            "beta2": 0.999,
+        },
+    ),
 ):
     register(_r)
 

@@ -20,6 +20,7 @@ from ganforge import penalties
 from ganforge.data.batches import to_unit_range
 from ganforge.errors import ConfigError
 from ganforge.games.base import Game, Logs
+from ganforge.games.unroll import unrolled_logits
 from ganforge.losses import get_loss
 from ganforge.models import build_discriminator, build_generator
 
@@ -120,6 +121,7 @@ class AdversarialGame(Game):
         )
         self.d_fn, self.g_fn = get_loss(cfg.loss)
         self._stash: tuple | None = None
+        self.d_optimizer: torch.optim.Optimizer | None = None  # read by unrolled G steps
 
     # -- latents ------------------------------------------------------------------------
     def latents(self, n: int, device: torch.device, generator: torch.Generator | None = None):
@@ -194,8 +196,8 @@ class AdversarialGame(Game):
 
     # -- the two steps ------------------------------------------------------------------
     def d_loss(self, batch: Any, step: int) -> tuple[torch.Tensor, Logs]:
-        real_u8, labels = batch
-        real = to_unit_range(real_u8)
+        real_u8, labels = batch  # uint8 images, or float samples already in data units (toys)
+        real = real_u8 if real_u8.is_floating_point() else to_unit_range(real_u8)
         if real.dim() == 4 and self.cfg.channels_last and self.cfg.arch != "mlp":
             real = real.contiguous(memory_format=torch.channels_last)
         cond = self.cfg.conditioning
@@ -258,6 +260,11 @@ class AdversarialGame(Game):
         fake, y, codes = self._stash
         self._stash = None
         f_out, f_h = self.critic(self._noise(fake, step), y)
+        if self.cfg.unroll:  # Metz et al. 2017: G plays against D after k look-ahead steps
+            real, labels = batch
+            real = real if real.is_floating_point() else to_unit_range(real)
+            y_real = labels if self.num_classes else None
+            f_out = unrolled_logits(self, real, fake, y, y_real, step)
         loss = self.g_fn(f_out)
         logs: Logs = {}
         if self.cfg.conditioning == "acgan":

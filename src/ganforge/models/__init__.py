@@ -10,9 +10,11 @@ from ganforge.errors import ConfigError
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.models.layers import apply_spectral_norm
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
+from ganforge.models.toy import build_toy_discriminator, build_toy_generator
 
 # Builders for architectures added elsewhere (resnet, unet, toy, ...): name -> (G fn, D fn)
 ARCHITECTURES: dict[str, tuple] = {}
+ARCHITECTURES["toy"] = (build_toy_generator, build_toy_discriminator)
 
 
 def build_generator(cfg, in_dim: int, out_shape: tuple[int, ...]) -> nn.Module:

@@ -121,6 +121,8 @@ class Trainer:
             self.game.to(memory_format=torch.channels_last)
         self.opt_g = make_optimizer(cfg, self.game.G.parameters(), cfg.lr_g)
         self.opt_d = make_optimizer(cfg, self.game.D.parameters(), cfg.lr_d)
+        if hasattr(self.game, "d_optimizer"):  # unrolled G steps look ahead with D's Adam state
+            self.game.d_optimizer = self.opt_d
         self.scaler = precision.grad_scaler(cfg.precision, self.device)
         self.ema = EMA(self.game.G, cfg.ema) if cfg.ema else None
         if cfg.batch_size % self.dist.world_size:

@@ -1,0 +1,213 @@
+"""The toy mode-collapse benchmark: train a recipe on ring8/grid25 and count the modes it covers.
+
+Training uses the same :class:`~ganforge.games.adversarial.AdversarialGame` (losses, penalties,
+packing, unrolling, conditioning), the same recipes and the same optimiser factory as
+``ganforge train``; only the loop is lighter (no run directory, checkpoints or image grids), and
+the data are fresh samples of the mixture for every batch. Metrics follow VEEGAN/PacGAN
+(:mod:`ganforge.metrics.toy`) on 2,500 samples drawn from G in eval mode.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganforge.config import Config
+from ganforge.data.toy import ToyBatches, ToyMixture, get_toy
+from ganforge.errors import ConfigError
+from ganforge.games.adversarial import LABEL_CONDITIONING, AdversarialGame
+from ganforge.metrics.toy import NUM_SAMPLES, mean_se, mode_metrics
+from ganforge.recipes import RECIPES, get_recipe
+from ganforge.training.trainer import make_optimizer
+
+# Applied over every recipe on the toys: the benchmark MLPs, 2-D latents, fresh batches.
+TOY_BASE: dict[str, Any] = {
+    "arch": "toy",
+    "g_width": 128,
+    "d_width": 128,
+    "z_dim": 2,
+    "batch_size": 256,
+    "channels_last": False,
+    "device": "cpu",
+}
+# The recipe `ganforge toy` uses when none is named, and its default budget (generator steps).
+BEST_RECIPE = {"ring8": "gan", "grid25": "gan"}
+DEFAULT_STEPS = 3000
+METRIC_KEYS = ("modes", "high_quality", "reverse_kl")
+
+
+def toy_recipes() -> list[str]:
+    """Recipes that make sense without labels (everything but the class-conditional ones)."""
+    return [
+        n for n, r in RECIPES.items() if r.overrides.get("conditioning") not in LABEL_CONDITIONING
+    ]
+
+
+def toy_config(recipe: str, dataset: str, **overrides: Any) -> Config:
+    """The recipe's config with :data:`TOY_BASE` over it and then the user's overrides."""
+    r = get_recipe(recipe)
+    if r.overrides.get("conditioning") in LABEL_CONDITIONING:
+        raise ConfigError(
+            f"recipe {recipe!r} is class-conditional and the toy data have no labels; "
+            f"choose from {', '.join(toy_recipes())}"
+        )
+    base = {**TOY_BASE, **r.toy_overrides} if hasattr(r, "toy_overrides") else dict(TOY_BASE)
+    return r.config(**{**base, "dataset": dataset, **overrides})
+
+
+@dataclass
+class ToyRun:
+    """One trained toy GAN: final metrics, samples and the snapshots taken during training."""
+
+    cfg: Config
+    mixture: ToyMixture
+    game: AdversarialGame
+    metrics: dict[str, float]
+    samples: torch.Tensor
+    seconds: float  # wall-clock seconds of the training loop
+    cpu_seconds: float  # CPU time of this process in the loop (≈ wall time on an idle core)
+    snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
+
+
+@torch.no_grad()
+def generate(game: AdversarialGame, n: int, seed: int) -> torch.Tensor:
+    """n samples of G in eval mode (BatchNorm running statistics) from a fixed latent seed."""
+    was = game.G.training
+    game.G.eval()
+    inputs = game.fixed_inputs(n, seed)
+    x = game.render(game.G, inputs).reshape(n, -1)
+    game.G.train(was)
+    return x
+
+
+def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
+    """Train ``cfg`` (dataset ring8/grid25, budget ``cfg.steps``) and measure mode coverage."""
+    mixture = get_toy(cfg.dataset)
+    if cfg.steps < 1:
+        raise ConfigError("the toy benchmark needs a step budget: --steps N with N >= 1")
+    torch.manual_seed(cfg.seed)
+    game = AdversarialGame(cfg, (2,))
+    opt_g = make_optimizer(cfg, game.G.parameters(), cfg.lr_g)
+    opt_d = make_optimizer(cfg, game.D.parameters(), cfg.lr_d)
+    game.d_optimizer = opt_d
+    batches = ToyBatches(mixture, cfg.batch_size, cfg.seed + 1)
+    snap_at = (
+        {round(cfg.steps * (i + 1) / snapshots) for i in range(snapshots)} if snapshots else set()
+    )
+    shots: list[tuple[int, torch.Tensor]] = []
+    if snapshots:
+        shots.append((0, generate(game, 500, cfg.seed)))
+    # the same schedule for every recipe: lr constant, then linear to 0 after lr_decay_start
+    decay_from = min(cfg.lr_decay_start, 1.0) * cfg.steps
+    scheds = [
+        torch.optim.lr_scheduler.LambdaLR(
+            o,
+            lambda i: (
+                1.0
+                if i < decay_from
+                else max(0.0, (cfg.steps - i) / max(cfg.steps - decay_from, 1.0))
+            ),
+        )
+        for o in (opt_g, opt_d)
+    ]
+    t0, c0 = time.perf_counter(), time.process_time()
+    for step in range(1, cfg.steps + 1):
+        for _ in range(cfg.d_steps):
+            batch = next(batches)
+            loss_d, _ = game.d_loss(batch, step)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            game.after_d_step()
+        game.D.requires_grad_(False)
+        loss_g, _ = game.g_loss(batch, step)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        game.D.requires_grad_(True)
+        for sched in scheds:
+            sched.step()
+        if step in snap_at:
+            shots.append((step, generate(game, 500, cfg.seed)))
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+    samples = generate(game, NUM_SAMPLES, cfg.seed + 10_000)
+    if not torch.isfinite(samples).all():
+        metrics = {"modes": 0.0, "high_quality": 0.0, "reverse_kl": math.log(mixture.num_modes)}
+    else:
+        metrics = mode_metrics(samples, mixture.means, mixture.sigma)
+    return ToyRun(cfg, mixture, game, metrics, samples, seconds, cpu_seconds, shots)
+
+
+def run_benchmark(
+    dataset: str,
+    recipe: str | None = None,
+    steps: int | None = None,
+    seeds: int = 1,
+    out: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    log=None,
+) -> dict[str, Any]:
+    """Train ``recipe`` on ``dataset`` for ``seeds`` seeds (0..K−1); write PNGs/JSON to ``out``.
+
+    Returns {"dataset", "recipe", "steps", "seeds", "modes", "high_quality", "reverse_kl",
+    "seconds_per_run", "per_seed"}: plain numbers for one seed, {"mean", "se"} for several.
+    """
+    get_toy(dataset)
+    if seeds < 1:
+        raise ConfigError(f"bad --seeds {seeds}: must be at least 1")
+    recipe = recipe or BEST_RECIPE[dataset]
+    extra = dict(overrides or {})
+    base_seed = int(extra.pop("seed", 0))
+    runs = []
+    per_seed = []
+    for k in range(seeds):
+        cfg = toy_config(
+            recipe, dataset, **{"steps": steps or DEFAULT_STEPS, **extra, "seed": base_seed + k}
+        )
+        run = train_toy(cfg, snapshots=6 if (out and k == 0) else 0)
+        runs.append(run)
+        per_seed.append(
+            {
+                "seed": cfg.seed,
+                **run.metrics,
+                "seconds": round(run.seconds, 2),
+                "cpu_seconds": round(run.cpu_seconds, 2),
+            }
+        )
+        if log:
+            log(
+                f"seed {cfg.seed}: modes {run.metrics['modes']:.0f}  "
+                f"hq {run.metrics['high_quality']:.3f}  rkl {run.metrics['reverse_kl']:.4f}  "
+                f"({run.seconds:.1f} s)"
+            )
+    result: dict[str, Any] = {
+        "dataset": dataset,
+        "recipe": recipe,
+        "steps": runs[0].cfg.steps,
+        "seeds": seeds,
+    }
+    for key in METRIC_KEYS:
+        values = [r.metrics[key] for r in runs]
+        result[key] = values[0] if seeds == 1 else mean_se(values)
+    result["seconds_per_run"] = round(sum(r.seconds for r in runs) / seeds, 2)
+    result["cpu_seconds_per_run"] = round(sum(r.cpu_seconds for r in runs) / seeds, 2)
+    result["per_seed"] = per_seed
+    if out:
+        from ganforge.views.toy import plot_samples, plot_snapshots
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        plot_samples(runs[0], out / "samples.png")
+        plot_snapshots(runs[0], out / "snapshots.png")
+        result["files"] = {
+            "samples": str(out / "samples.png"),
+            "snapshots": str(out / "snapshots.png"),
+        }
+        (out / "result.json").write_text(json.dumps(result, indent=2))
+    return result
