@@ -136,3 +136,29 @@ def test_classifier_score_bounds_and_cas():
     assert classifier_score(one_class)[0] == pytest.approx(1.0, rel=1e-6)
     assert class_accuracy(confident, torch.arange(1000) % k) == 1.0
     assert class_accuracy(confident, (torch.arange(1000) + 1) % k) == 0.0
+
+
+def test_fd_and_kid_agree_with_torchmetrics_on_the_same_features():
+    """torchmetrics' FID/KID with a custom feature module (identity on our features)."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    class Identity(torch.nn.Module):
+        num_features = 16
+
+        def forward(self, x):
+            return x
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(1200, 16))
+    y = rng.normal(size=(1000, 16)) @ rng.normal(scale=0.5, size=(16, 16)) + 0.2
+    tm = FrechetInceptionDistance(feature=Identity(), normalize=True)
+    tm.update(torch.from_numpy(x).float(), real=True)
+    tm.update(torch.from_numpy(y).float(), real=False)
+    ours = frechet_distance(torch.from_numpy(x).float(), torch.from_numpy(y).float())
+    assert ours == pytest.approx(float(tm.compute()), rel=1e-5)
+    kid = KernelInceptionDistance(feature=Identity(), subset_size=1000, subsets=2, normalize=True)
+    kid.update(torch.from_numpy(x[:1000]).double(), real=True)
+    kid.update(torch.from_numpy(y).double(), real=False)
+    mean, _ = kid.compute()
+    assert mmd2_unbiased(x[:1000], y) == pytest.approx(float(mean), rel=1e-5)

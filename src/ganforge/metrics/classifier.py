@@ -2,7 +2,7 @@
 
 Classifier score (the Inception Score of Salimans et al. 2016 with our classifier in place of
 Inception-v3): IS = exp(E_x KL(p(y|x) || p(y))), p(y) the mean prediction over the split;
-reported as the mean over ``splits`` splits (10, as in the paper). It ranges from 1 to the number
+reported as the mean over ``splits`` splits (10, as in the paper) of a fixed random order. It ranges from 1 to the number
 of classes (10): high when each sample is confidently one class and all classes occur.
 
 CAS here is the accuracy of the classifier on class-conditional samples against the class that
@@ -22,6 +22,8 @@ import torch
 def classifier_score(logits: Any, splits: int = 10) -> tuple[float, float]:
     """IS analogue (mean, std over splits) from (N, K) logits; softmax in float64."""
     lg = torch.as_tensor(logits).double()
+    # splits of a random (fixed-seed) order: class-sorted inputs must not give one class a split
+    lg = lg[torch.randperm(lg.shape[0], generator=torch.Generator().manual_seed(0))]
     p = torch.softmax(lg, dim=1)
     logp = torch.log_softmax(lg, dim=1)
     splits = max(1, min(splits, p.shape[0]))
