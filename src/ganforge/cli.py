@@ -455,6 +455,80 @@ def _cmd_lab(args) -> int:
             if isinstance(value, int | float | str):
                 print(f"{key}: {value}")
         print(f"wrote {out}/result.json and {', '.join(Path(f).name for f in result['files'])}")
+
+
+# ----------------------------------------------------------------------------------- eval
+def _add_eval(sub) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="score a run or a .npy of images (FD, KID, precision/recall, ...)",
+        description="Score a run directory (samples from its generator, EMA if present) or a "
+        ".npy of images (float in [-1, 1] or uint8) against a dataset's real images. Features "
+        "come from ganforge's shipped classifiers (fashion-mnist, mnist); Inception-v3 weights "
+        "are NOT bundled: pass --features inception:PATH to use a local copy.",
+    )
+    p.add_argument("target", help="run directory or .npy file")
+    p.add_argument("--dataset", help="reference dataset (default: the run's; .npy: fashion-mnist)")
+    p.add_argument(
+        "--metrics", default="fid,kid,is,pr,dc", help="comma list of fid,kid,is,pr,dc,cas,nn or all"
+    )
+    p.add_argument("--n", type=int, default=10_000, help="samples drawn from a run (default 10000)")
+    p.add_argument("--features", help="fashion-mnist, mnist or inception:PATH (not bundled)")
+    p.add_argument("--labels", help=".npy of requested classes for cas with a .npy TARGET")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--best", action="store_true", help="use the run's best checkpoint")
+    p.add_argument("--allow-small", action="store_true", help="allow FD on < 2048 samples (warns)")
+    p.add_argument("--json", action="store_true", help="print a JSON object as the last line")
+    p.set_defaults(func=_cmd_eval)
+
+
+def _cmd_eval(args) -> int:
+    from ganforge.metrics.evaluate import evaluate_target, parse_metrics
+    from ganforge.metrics.frechet import MIN_SAMPLES
+
+    wanted = parse_metrics(args.metrics)
+    if args.n < 2:
+        raise GanforgeError(f"bad --n {args.n}: must be at least 2")
+    is_run = Path(args.target).is_dir()
+    if "fid" in wanted and is_run and args.n < MIN_SAMPLES and not args.allow_small:
+        raise GanforgeError(
+            f"FD on {args.n} < {MIN_SAMPLES} samples is too biased to compare: raise --n "
+            "or pass --allow-small"
+        )
+    result = evaluate_target(
+        args.target,
+        dataset=args.dataset,
+        metrics=wanted,
+        n=args.n,
+        features=args.features,
+        seed=args.seed,
+        labels=args.labels,
+        which="best" if args.best else "latest",
+    )
+    info = result.pop("info")
+    if "fid" in wanted and info["n"] < MIN_SAMPLES:
+        if not args.allow_small:
+            raise GanforgeError(
+                f"FD on {info['n']} < {MIN_SAMPLES} samples is too biased to compare: use more "
+                "images or pass --allow-small"
+            )
+        print(f"WARNING: {info['fid_warning']}", file=sys.stderr)
+    print(f"target: {info['target']}  ({info['n']} samples)")
+    print(f"features: {info['extractor']} (sha256 {str(info['extractor_sha256'])[:12]})")
+    print(f"real reference: {info['reference']}")
+    if "nn_reference" in info:
+        print(f"memorisation reference: {info['nn_reference']}; {info['memorisation']}")
+    for key, value in result.items():
+        extra = ""
+        if key == "kid":
+            extra = f"  (std over subsets {info['kid_std']:.2g})"
+        elif key == "is":
+            extra = f"  (std over splits {info['is_std']:.2g})"
+        elif key == "cas":
+            extra = f"  (classifier test accuracy {info.get('classifier_test_accuracy')})"
+        print(f"{key:10s} {value:.6g}{extra}")
+    if args.json:
+        print(json.dumps(result))
     return 0
 
 
@@ -462,7 +536,7 @@ def _cmd_lab(args) -> int:
 # Each later command registers with an _add_* function listed in COMMANDS below.
 
 
-COMMANDS = [_add_train, _add_sample, _add_recipes, _add_data, _add_toy, _add_lab]
+COMMANDS = [_add_train, _add_sample, _add_recipes, _add_data, _add_eval, _add_toy, _add_lab]
 COMMANDS += [_add_report, _add_timelapse, _add_interpolate, _add_runs, _add_export]
 
 

