@@ -1,0 +1,1 @@
+"""Metrics: sample quality, diversity and translation scores."""
