@@ -275,3 +275,23 @@ def test_translate_errors(cli, tmp_path):
     assert rc == 2 and err.startswith("ganforge: error:")
     rc, _, err = cli("translate", tmp_path)
     assert rc == 2 and "--input FILE|DIR and --out DIR" in err
+
+
+def test_cyclegan_resume_continues_the_data_order(cli, tmp_path):
+    run = tmp_path / "c"
+    rc, _, err = cli("train", "cyclegan", "--out", run, "--steps", "2", *TINY)
+    assert rc == 0, err
+    rc, _, err = cli("train", "--resume", run, "--steps", "3", "--json")
+    assert rc == 0, err
+    state = ckpt.load_checkpoint(ckpt.latest_checkpoint(run / "checkpoints"))
+    assert state["step"] == 3
+    assert state["batches"] == {"a": {"epoch": 0, "index": 3}, "b": {"epoch": 0, "index": 3}}
+
+
+@pytest.mark.parametrize("size", [28, 32, 64])
+def test_resnet_translator_keeps_shape(size):
+    from ganforge.models.resnet_translator import ResnetTranslator
+
+    g = ResnetTranslator(1, 1, width=4, norm="instance", blocks=2)
+    x = torch.rand(2, 1, size, size) * 2 - 1
+    assert g(x).shape == x.shape

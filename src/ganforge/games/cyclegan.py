@@ -13,8 +13,8 @@ with lambda = ``cycle_weight`` (10) and mu = ``identity_weight`` (0.5). D's fake
 an :class:`~ganforge.games.translation.ImagePool` of ``pool_size`` (50) past images, and the
 learning rate decays linearly to 0 after ``lr_decay_start`` (half) of the run.
 
-The generators are U-Nets below 128 px (our choice, to stay small on 28/32-px images) and the
-paper's ResNet generator (6 blocks at 128 px, 9 at 256 px) from 128 px up.
+The generators are the paper's ResNet generator (``arch=resnet``: 6 residual blocks below
+256 px, 9 from 256 px) or the pix2pix U-Net without dropout (``arch=unet``).
 """
 
 from __future__ import annotations
@@ -48,12 +48,20 @@ def linear_decay(progress: float, start: float) -> float:
 
 
 def translator(cfg, channels: int, size: int) -> nn.Module:
-    """U-Net below 128 px, the paper's ResNet generator (6 / 9 blocks) from 128 px."""
-    if size >= 128:
-        return ResnetTranslator(
-            channels, channels, cfg.g_width, cfg.g_norm, 9 if size >= 256 else 6
-        )
+    """arch=resnet: the paper's ResNet generator (6 blocks below 256 px, 9 from 256 px);
+    arch=unet: the pix2pix U-Net without dropout."""
+    if cfg.arch == "resnet":
+        if size % 4:
+            raise ConfigError(f"arch=resnet needs an image side divisible by 4, got {size}")
+        blocks = 9 if size >= 256 else 6
+        return ResnetTranslator(channels, channels, cfg.g_width, cfg.g_norm, blocks)
     return UNetGenerator(channels, channels, size, cfg.g_width, cfg.g_norm, dropout=0.0)
+
+
+def discriminator_layers(size: int) -> int:
+    """PatchGAN depth: the 70x70 patch from 128 px; at least 2 layers (a 34x34 field, the whole
+    object at 28/32 px) because sneaker <-> boot changes shape, which a 16x16 patch cannot see."""
+    return max(2, patch_layers_for(size))
 
 
 class CycleGANGame(Game):
@@ -63,12 +71,12 @@ class CycleGANGame(Game):
         super().__init__()
         if len(shape) != 3 or shape[1] != shape[2]:
             raise DataError(f"game=cyclegan needs square images (C, S, S), got {tuple(shape)}")
-        if cfg.arch != "unet":
-            raise ConfigError(f"game=cyclegan needs arch=unet (got arch={cfg.arch})")
+        if cfg.arch not in ("unet", "resnet"):
+            raise ConfigError(f"game=cyclegan needs arch=resnet or unet (got arch={cfg.arch})")
         self.cfg, self.data_shape = cfg, tuple(shape)
         c, s = shape[0], shape[1]
         self.G = nn.ModuleDict({"AB": translator(cfg, c, s), "BA": translator(cfg, c, s)})
-        n = patch_layers_for(s)
+        n = discriminator_layers(s)
         self.D = nn.ModuleDict(
             {k: PatchDiscriminator(c, cfg.d_width, n, cfg.d_norm) for k in ("A", "B")}
         )
