@@ -180,12 +180,12 @@ for _r in (
     ),
     Recipe(
         "cyclegan",
-        "two U-Net/ResNet G + two PatchGAN D, least squares, cycle 10, identity 0.5, pool 50",
+        "two ResNet G + two PatchGAN D, least squares, cycle 10, identity 0.5, pool 50",
         "Zhu et al. 2017, Unpaired Image-to-Image Translation using Cycle-Consistent "
         "Adversarial Networks (arXiv:1703.10593)",
         {
             "game": "cyclegan",
-            "arch": "unet",
+            "arch": "resnet",
             "dataset": "fmnist-sneaker2boot",
             "loss": "least-squares",
             "cycle_weight": 10.0,
