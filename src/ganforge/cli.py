@@ -529,6 +529,47 @@ def _cmd_eval(args) -> int:
         print(f"{key:10s} {value:.6g}{extra}")
     if args.json:
         print(json.dumps(result))
+
+
+# ------------------------------------------------------------------------------ translate
+def _add_translate(sub) -> None:
+    p = sub.add_parser(
+        "translate",
+        help="translate images with a pix2pix/CycleGAN run",
+        description="Translate images with a trained pix2pix or CycleGAN run, and/or score it.",
+    )
+    p.add_argument("run")
+    p.add_argument("--input", help="an image file or a folder of images")
+    p.add_argument("--out", help="folder for the translated PNGs (same names)")
+    p.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"])
+    p.add_argument(
+        "--eval",
+        action="store_true",
+        help="score on the dataset's test split (pix2pix: L1/PSNR/SSIM; CycleGAN: class, cycle)",
+    )
+    p.add_argument("--n", type=int, default=0, help="--eval: limit the test images (0 = all)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=_cmd_translate)
+
+
+def _cmd_translate(args) -> int:
+    from ganforge import api
+    from ganforge.translate import translate_files
+
+    if not args.eval and not (args.input and args.out):
+        raise GanforgeError("translate needs --input FILE|DIR and --out DIR (or --eval)")
+    if bool(args.input) != bool(args.out):
+        raise GanforgeError("--input and --out go together")
+    if args.n < 0:
+        raise GanforgeError(f"bad --n {args.n}: must be >= 0")
+    run = api.load_run(args.run, device=args.device)
+    if args.input:
+        written = translate_files(run, args.input, args.out, args.direction)
+        print(f"wrote {len(written)} translated images to {args.out}")
+    if args.eval:
+        from ganforge.metrics.translation import evaluate_run
+
+        print(json.dumps(evaluate_run(run, args.n)))
     return 0
 
 
@@ -537,7 +578,7 @@ def _cmd_eval(args) -> int:
 
 
 COMMANDS = [_add_train, _add_sample, _add_recipes, _add_data, _add_eval, _add_toy, _add_lab]
-COMMANDS += [_add_report, _add_timelapse, _add_interpolate, _add_runs, _add_export]
+COMMANDS += [_add_translate, _add_report, _add_timelapse, _add_interpolate, _add_runs, _add_export]
 
 
 def build_parser() -> argparse.ArgumentParser:

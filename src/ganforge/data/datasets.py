@@ -167,8 +167,17 @@ def load_dataset(
 
 
 def _adapt(data: ImageData, image_size: int, channels: int) -> ImageData:
-    """Resize (bilinear, antialiased) and/or convert channels of an in-memory dataset."""
-    images = data.images
+    """Resize and/or convert channels of an in-memory dataset (paired/unpaired data adapt
+    each of their parts through their own ``adapt``)."""
+    custom = getattr(data, "adapt", None)
+    if custom is not None:
+        return custom(image_size, channels)
+    data.images = adapt_images(data.images, image_size, channels)
+    return data
+
+
+def adapt_images(images: torch.Tensor, image_size: int, channels: int) -> torch.Tensor:
+    """Resize (bilinear, antialiased) and/or convert channels of (N, C, H, W) uint8 images."""
     if channels and channels != images.shape[1]:
         if channels == 3:
             images = images.expand(-1, 3, -1, -1).contiguous()
@@ -184,5 +193,12 @@ def _adapt(data: ImageData, image_size: int, channels: int) -> ImageData:
             align_corners=False,
         )
         images = out.round().clamp(0, 255).to(torch.uint8)
-    data.images = images
-    return data
+    return images
+
+
+from ganforge.data import paired  # noqa: E402  (registers paired:, unpaired: and the fmnist tasks)
+
+PREFIXED["paired"] = paired.load_paired
+PREFIXED["unpaired"] = paired.load_unpaired
+DATASETS["fmnist-edges2items"] = paired.fmnist_edges2items
+DATASETS["fmnist-sneaker2boot"] = paired.fmnist_sneaker2boot

@@ -7,10 +7,14 @@ from collections.abc import Callable
 from ganforge.errors import ConfigError
 from ganforge.games.adversarial import AdversarialGame
 from ganforge.games.base import Game
+from ganforge.games.cyclegan import CycleGANGame
+from ganforge.games.pix2pix import Pix2PixGame
 
 # name -> factory(cfg, data) ; other games (pix2pix, cyclegan) register here.
 GAMES: dict[str, Callable[..., Game]] = {
     "adversarial": lambda cfg, shape, num_classes: AdversarialGame(cfg, shape, num_classes),
+    "pix2pix": lambda cfg, shape, num_classes: Pix2PixGame(cfg, shape, num_classes),
+    "cyclegan": lambda cfg, shape, num_classes: CycleGANGame(cfg, shape, num_classes),
 }
 
 
@@ -24,4 +28,4 @@ def build_game(cfg, shape: tuple[int, ...], num_classes: int) -> Game:
     return GAMES[cfg.game](cfg, shape, num_classes)
 
 
-__all__ = ["GAMES", "AdversarialGame", "Game", "build_game"]
+__all__ = ["GAMES", "AdversarialGame", "CycleGANGame", "Game", "Pix2PixGame", "build_game"]

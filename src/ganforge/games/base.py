@@ -53,6 +53,11 @@ class Game(nn.Module):
     def after_d_step(self) -> None:
         """Called after every discriminator update."""
 
+    def lr_scale(self, progress: float | None) -> float:
+        """Factor on both base learning rates at ``progress`` (fraction of the budget done,
+        None when the budget is open-ended); the trainer applies it before every step."""
+        return 1.0
+
     def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 

@@ -17,6 +17,24 @@ ARCHITECTURES: dict[str, tuple] = {}
 ARCHITECTURES["toy"] = (build_toy_generator, build_toy_discriminator)
 
 
+def _unet_generator(cfg, in_dim: int, out_shape: tuple[int, ...]) -> nn.Module:
+    """pix2pix U-Net: ``in_dim`` input channels -> image of ``out_shape`` (C, S, S)."""
+    from ganforge.models.unet import UNetGenerator
+
+    return UNetGenerator(in_dim, out_shape[0], out_shape[-1], cfg.g_width, cfg.g_norm)
+
+
+def _patch_discriminator(cfg, in_shape: tuple[int, ...]) -> nn.Module:
+    """PatchGAN for (C, S, S) inputs: 70x70 patches from 128 px, smaller below."""
+    from ganforge.models.patchgan import PatchDiscriminator, patch_layers_for
+
+    n = patch_layers_for(in_shape[-1])
+    return PatchDiscriminator(in_shape[0], cfg.d_width, n, cfg.d_norm)
+
+
+ARCHITECTURES["unet"] = (_unet_generator, _patch_discriminator)
+
+
 def build_generator(cfg, in_dim: int, out_shape: tuple[int, ...]) -> nn.Module:
     """The generator of ``cfg.arch`` mapping (B, in_dim) latents to (B, *out_shape) samples."""
     if cfg.arch == "mlp":

@@ -327,6 +327,7 @@ class Trainer:
         completed = False
         try:
             while True:
+                self._schedule_lr(total, deadline)
                 # discriminator: d_steps updates, each on a fresh real batch
                 for _ in range(cfg.d_steps):
                     batch = next(self.batches)
@@ -477,6 +478,22 @@ class Trainer:
             write_report(self.out)
         except Exception as exc:  # a view must never fail a finished run
             print(f"ganforge: warning: report not written: {exc}", file=sys.stderr)
+
+    def _schedule_lr(self, total: int | None, deadline: float | None) -> None:
+        """Learning-rate schedule of the game (e.g. CycleGAN's linear decay), as a factor on
+        the configured rates from the fraction of the budget done (steps or minutes)."""
+        if total:
+            progress: float | None = self.step / total
+        elif deadline is not None:
+            progress = 1.0 - max(0.0, deadline - time.monotonic()) / (self.cfg.minutes * 60)
+        else:
+            progress = None
+        scale = self.game.lr_scale(progress)
+        if scale != getattr(self, "_lr_scale", None):
+            self._lr_scale = scale
+            for opt, base in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = base * scale
 
     def _update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         opt.zero_grad(set_to_none=True)
