@@ -108,6 +108,10 @@ class Trainer:
         self.opt_d = make_optimizer(cfg, self.game.D.parameters(), cfg.lr_d)
         self.scaler = precision.grad_scaler(cfg.precision, self.device)
         self.ema = EMA(self.game.G, cfg.ema) if cfg.ema else None
+        if cfg.compile:  # after the EMA copy, which stays eager
+            from ganforge.training.compiled import compile_players
+
+            compile_players(self.game, cfg)
         if cfg.batch_size % self.dist.world_size:
             raise ConfigError(
                 f"bad value {cfg.batch_size} for 'batch_size': must divide by the "
