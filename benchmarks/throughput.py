@@ -186,9 +186,12 @@ def bench_recipe(recipe: str, args) -> list[dict]:
     for v in variants.values():  # warm-up (and compilation)
         v.seconds_for(args.warmup)
     times: dict[str, list[float]] = {name: [] for name in variants}
+    peaks: list[float] = []
     for _ in range(args.rounds):
         for name, v in variants.items():
             times[name].append(v.seconds_for(args.steps) / args.steps)
+        if recipe == "dcgan":  # the machine's conv throughput under the same load
+            peaks.append(machine_conv_throughput(3, channels_last=True))
     ref = statistics.median(times["reference fp32"])
     rows = []
     for name, v in variants.items():
@@ -215,10 +218,19 @@ def bench_recipe(recipe: str, args) -> list[dict]:
         }
     )
     if recipe == "dcgan":
+        peak = statistics.median(peaks)
         rows.append(
             {
                 "recipe": recipe,
-                "variant": "DCGAN conv layers alone (fwd+bwd)",
+                "variant": "machine conv: 3x3 conv 128->128, 64x128x14x14, fwd+bwd (interleaved)",
+                "GFLOP/s": peak,
+                "peak": True,
+            }
+        )
+        rows.append(
+            {
+                "recipe": recipe,
+                "variant": "DCGAN's own conv layers alone (fwd+bwd)",
                 "GFLOP/s": dcgan_layers_throughput(gf.trainer, 5),
             }
         )
@@ -262,22 +274,22 @@ def main() -> None:
     )
     peak = machine_conv_throughput(5, channels_last=True)
     peak_nchw = machine_conv_throughput(5, channels_last=False)
-    best = max(peak, peak_nchw)
     print(
-        f"machine conv throughput (3x3 conv 128->128 on 64x128x14x14, fwd+bwd): "
-        f"{peak:.1f} GFLOP/s channels_last, {peak_nchw:.1f} GFLOP/s NCHW",
+        f"conv 3x3 128->128 on 64x128x14x14, fwd+bwd, at start: {peak:.1f} GFLOP/s "
+        f"channels_last, {peak_nchw:.1f} GFLOP/s NCHW",
         flush=True,
     )
     rows: list[dict] = []
     for recipe in args.recipes:
         rows += bench_recipe(recipe, args)
     print_table(rows)
+    best = next((r["GFLOP/s"] for r in rows if r.get("peak")), None)
     for r in rows:
-        if r["recipe"] == "dcgan" and r["variant"].startswith("ganforge") and "GFLOP/s" in r:
+        if best and r["recipe"] == "dcgan" and r["variant"].startswith("ganforge"):
             print(
                 f"DCGAN step, {r['variant']}: {r['GFLOP/s']:.1f} GFLOP/s = "
                 f"{100 * r['GFLOP/s'] / best:.0f}% of the measured conv throughput "
-                f"({best:.1f} GFLOP/s)"
+                f"({best:.1f} GFLOP/s, target >= 70%)"
             )
 
 

@@ -122,3 +122,26 @@ def test_fp16_on_cpu_is_refused(cli, tmp_path):
     )
     assert "Traceback" not in err
     assert not (tmp_path / "h").exists()
+
+
+def test_threads_key_sets_torch_threads(cli, tmp_path):
+    before = torch.get_num_threads()
+    try:
+        rc, _, err = train(cli, tmp_path / "t", "--set", "threads=1")
+        assert rc == 0, err
+        assert torch.get_num_threads() == 1
+        assert json.loads((tmp_path / "t" / "config.json").read_text())["threads"] == 1
+    finally:
+        torch.set_num_threads(before)
+    rc, _, err = train(cli, tmp_path / "u", "--set", "threads=-1")
+    assert rc == 2 and "bad value -1 for 'threads': must be >= 0" in err
+
+
+def test_adam_uses_the_fused_kernel():
+    from ganforge.recipes import get_recipe
+    from ganforge.training.trainer import make_optimizer
+
+    opt = make_optimizer(get_recipe("dcgan").config(), nn.Linear(2, 2).parameters(), 1e-3)
+    assert isinstance(opt, torch.optim.Adam) and opt.defaults["fused"] is True
+    opt = make_optimizer(get_recipe("wgan").config(), nn.Linear(2, 2).parameters(), 1e-3)
+    assert isinstance(opt, torch.optim.RMSprop) and opt.defaults["foreach"] is True

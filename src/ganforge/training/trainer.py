@@ -94,6 +94,8 @@ class Trainer:
         self.cfg, self.out = cfg, Path(out)
         self.dist = distributed.context()
         self.device = resolve_device(cfg.device)
+        if cfg.threads:  # e.g. 1 on a machine shared with other jobs: no spinning threads
+            torch.set_num_threads(cfg.threads)
         precision.check(cfg.precision, self.device)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._stop_signal: int | None = None
