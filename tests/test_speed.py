@@ -145,3 +145,35 @@ def test_adam_uses_the_fused_kernel():
     assert isinstance(opt, torch.optim.Adam) and opt.defaults["fused"] is True
     opt = make_optimizer(get_recipe("wgan").config(), nn.Linear(2, 2).parameters(), 1e-3)
     assert isinstance(opt, torch.optim.RMSprop) and opt.defaults["foreach"] is True
+
+
+def _game(recipe, **kw):
+    from ganforge.games import build_game
+    from ganforge.recipes import get_recipe
+
+    cfg = get_recipe(recipe).config(g_width=8, d_width=8, **kw)
+    torch.manual_seed(0)
+    return build_game(cfg, (1, 28, 28), 10)
+
+
+def test_independent_critic_sees_real_and_fake_as_one_batch():
+    game = _game("gan")  # MLP critic without normalisation
+    real, fake = torch.randn(6, 1, 28, 28), torch.randn(6, 1, 28, 28)
+    r_out, r_h, f_out, f_h = game._critic_real_fake(real, fake, None, None)
+    assert game._joint_critic is True
+    assert r_out.shape == f_out.shape == (6,) and r_h.shape[0] == f_h.shape[0] == 6
+    torch.testing.assert_close(r_out, game.critic(real)[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(f_out, game.critic(fake)[0], rtol=1e-5, atol=1e-6)
+    game = _game("wgan-gp", conditioning="concat")  # LayerNorm: per sample, labels concatenated
+    y1, y2 = torch.arange(6) % 10, (torch.arange(6) + 3) % 10
+    r_out, _, f_out, _ = game._critic_real_fake(real, fake, y1, y2)
+    assert game._joint_critic is True
+    torch.testing.assert_close(f_out, game.critic(fake, y2)[0], rtol=1e-5, atol=1e-5)
+
+
+def test_batchnorm_or_spectral_norm_critic_keeps_separate_batches():
+    for game in (_game("dcgan"), _game("hinge-sn")):
+        calls: list[int] = []
+        game.D.register_forward_hook(lambda m, i, o, calls=calls: calls.append(i[0].shape[0]))
+        game._critic_real_fake(torch.randn(4, 1, 28, 28), torch.randn(4, 1, 28, 28), None, None)
+        assert game._joint_critic is False and calls == [4, 4]
