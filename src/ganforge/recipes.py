@@ -178,23 +178,6 @@ for _r in (
         },
     ),
     Recipe(
-        "pix2pix",
-        "U-Net G + PatchGAN D on (input, output) pairs; adversarial + 100 L1; BatchNorm",
-        "Isola et al. 2017, Image-to-Image Translation with Conditional Adversarial Networks "
-        "(arXiv:1611.07004)",
-        {
-            "game": "pix2pix",
-            "arch": "unet",
-            "dataset": "fmnist-edges2items",
-            "loss": "non-saturating",
-            "l1_weight": 100.0,
-            "g_norm": "batch",
-            "d_norm": "batch",
-            "batch_size": 4,
-            **_DCGAN_ADAM,
-        },
-    ),
-    Recipe(
         "unrolled",
         "unrolled GAN: G's loss against D after 5 look-ahead Adam steps (mode coverage)",
         "Metz et al. 2017, Unrolled Generative Adversarial Networks (arXiv:1611.02163)",
@@ -211,6 +194,23 @@ for _r in (
             "lr_d": 1e-4,
             "beta1": 0.5,
             "beta2": 0.999,
+        },
+    ),
+    Recipe(
+        "pix2pix",
+        "U-Net G + PatchGAN D on (input, output) pairs; adversarial + 100 L1; BatchNorm",
+        "Isola et al. 2017, Image-to-Image Translation with Conditional Adversarial Networks "
+        "(arXiv:1611.07004)",
+        {
+            "game": "pix2pix",
+            "arch": "unet",
+            "dataset": "fmnist-edges2items",
+            "loss": "non-saturating",
+            "l1_weight": 100.0,
+            "g_norm": "batch",
+            "d_norm": "batch",
+            "batch_size": 4,
+            **_DCGAN_ADAM,
         },
     ),
     Recipe(
