@@ -39,6 +39,16 @@ _WGAN_GP = {
     "d_steps": 5,
 }
 
+# The notes' MLP GAN (Goodfellow et al. 2014), shared by gan, pacgan and unrolled.
+_MLP_GAN = {
+    "arch": "mlp",
+    "g_width": 128,
+    "d_width": 256,
+    "g_norm": "batch",
+    "d_norm": "none",
+    "channels_last": False,
+}
+
 RECIPES: dict[str, Recipe] = {}
 
 
@@ -53,12 +63,7 @@ for _r in (
         "MLP GAN 100-128-256-512-784 / 784-512-256-1, non-saturating loss",
         "Goodfellow et al. 2014, Generative Adversarial Nets (arXiv:1406.2661)",
         {
-            "arch": "mlp",
-            "g_width": 128,
-            "d_width": 256,
-            "g_norm": "batch",
-            "d_norm": "none",
-            "channels_last": False,
+            **_MLP_GAN,
             **_DCGAN_ADAM,
         },
     ),
@@ -167,12 +172,7 @@ for _r in (
         "PacGAN2: the MLP GAN whose D judges 2 samples packed together (mode coverage)",
         "Lin et al. 2018, PacGAN: The power of two samples in GANs (arXiv:1712.04086)",
         {
-            "arch": "mlp",
-            "g_width": 128,
-            "d_width": 256,
-            "g_norm": "batch",
-            "d_norm": "none",
-            "channels_last": False,
+            **_MLP_GAN,
             "pack": 2,
             **_DCGAN_ADAM,
         },
@@ -182,12 +182,7 @@ for _r in (
         "unrolled GAN: G's loss against D after 5 look-ahead Adam steps (mode coverage)",
         "Metz et al. 2017, Unrolled Generative Adversarial Networks (arXiv:1611.02163)",
         {
-            "arch": "mlp",
-            "g_width": 128,
-            "d_width": 256,
-            "g_norm": "batch",
-            "d_norm": "none",
-            "channels_last": False,
+            **_MLP_GAN,
             "unroll": 5,
             "optimizer": "adam",
             "lr_g": 1e-3,
