@@ -171,6 +171,20 @@ def test_toy_cli_json_seeds_and_pictures(cli, tmp_path):
     assert res["recipe"] == BEST_RECIPE["grid25"]
 
 
+def test_toy_drs_scores_the_filtered_samples_and_reports_g_alone(cli):
+    rc, out, err = cli(
+        "toy", "gan", "--dataset", "ring8", "--steps", "20", "--json",
+        "--set", "rejection=drs", *SMALL,
+    )  # fmt: skip
+    assert rc == 0, err
+    res = json.loads(out.strip().splitlines()[-1])
+    assert 0 < res["acceptance"] <= 1
+    assert set(res["generator"]) == {"modes", "high_quality", "reverse_kl"}
+    assert 0 <= res["generator"]["high_quality"] <= 1
+    rc, _, err = cli("toy", "wgan", "--dataset", "ring8", "--set", "rejection=drs")
+    assert rc == 2 and "rejection=drs does not work with loss=wasserstein" in err
+
+
 def test_toy_cli_errors(cli, tmp_path):
     rc, _, err = cli("toy", "acgan", "--dataset", "ring8", "--out", tmp_path)
     assert rc == 2 and "class-conditional" in err and "Traceback" not in err

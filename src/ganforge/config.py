@@ -26,6 +26,7 @@ def _f(default: Any, help: str, choices: tuple | None = None, minimum: float | N
     return field(default=default, metadata=meta)
 
 
+REJECTION = ("none", "drs")
 LOSSES = ("non-saturating", "minimax", "least-squares", "hinge", "wasserstein")
 PENALTIES = ("none", "gp", "gp-one-sided", "slope", "r1")
 NORMS = ("batch", "layer", "instance", "none")
@@ -93,6 +94,9 @@ class Config:
     ema: float = _f(0.0, "EMA decay of generator weights (e.g. 0.999); 0 disables", minimum=0)
     pack: int = _f(1, "PacGAN: samples packed into one D input", minimum=1)
     unroll: int = _f(0, "unrolled GAN: D steps looked ahead by G", minimum=0)
+    rejection: str = _f(
+        "none", "sampling: drs = discriminator rejection sampling (Azadi et al. 2019)", REJECTION
+    )
     # bookkeeping
     log_every: int = _f(50, "steps between metric lines", minimum=1)
     sample_every: int = _f(0, "steps between sample grids; 0 = about 10 grids per run", minimum=0)
@@ -182,6 +186,18 @@ class Config:
             raise ConfigError(f"bad value {self.ema} for 'ema': the decay must be < 1")
         if self.label_smoothing >= 1:
             raise ConfigError("bad value for 'label_smoothing': must be in [0, 1)")
+        if self.rejection == "drs":
+            why = (
+                f"loss={self.loss} (D's logit is a density ratio only for non-saturating/minimax)"
+                if self.loss not in ("non-saturating", "minimax")
+                else f"pack={self.pack} (D judges packs, not samples)"
+                if self.pack > 1
+                else f"conditioning={self.conditioning}"
+                if self.conditioning != "none"
+                else ""
+            )
+            if why:
+                raise ConfigError(f"rejection=drs does not work with {why}; use rejection=none")
         if self.batch_size % self.pack:
             raise ConfigError(
                 f"bad value {self.pack} for 'pack': batch_size {self.batch_size} must be a "

@@ -24,6 +24,7 @@ from ganforge.errors import ConfigError
 from ganforge.games.adversarial import LABEL_CONDITIONING, AdversarialGame
 from ganforge.metrics.toy import NUM_SAMPLES, mean_se, mode_metrics
 from ganforge.recipes import RECIPES, get_recipe
+from ganforge.rejection import rejection_sample
 from ganforge.training.trainer import make_optimizer
 
 # Applied over every recipe on the toys: the benchmark MLPs, 2-D latents, fresh batches.
@@ -70,9 +71,11 @@ class ToyRun:
     game: AdversarialGame
     metrics: dict[str, float]
     samples: torch.Tensor
-    seconds: float  # wall-clock seconds of the training loop
-    cpu_seconds: float  # CPU time of this process in the loop (≈ wall time on an idle core)
+    seconds: float  # wall-clock seconds of training and sampling the 2,500 scored samples
+    cpu_seconds: float  # CPU time of this process for the same (≈ wall time on an idle core)
     snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
+    # with rejection=drs: {"generator": G's own metrics, "acceptance": fraction accepted}
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @torch.no_grad()
@@ -135,13 +138,31 @@ def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
             sched.step()
         if step in snap_at:
             shots.append((step, generate(game, 500, cfg.seed)))
-    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     samples = generate(game, NUM_SAMPLES, cfg.seed + 10_000)
+    metrics = _metrics(samples, mixture)
+    extra: dict[str, Any] = {}
+    if cfg.rejection == "drs":  # the benchmark scores what a user samples: G filtered by D
+        extra["generator"] = metrics  # G alone, for comparison
+        game.D.eval()
+        with torch.no_grad():
+            samples, stats = rejection_sample(
+                lambda n, s: generate(game, n, s),
+                lambda x: game.critic(x)[0],
+                NUM_SAMPLES,
+                cfg.seed + 10_000,
+            )
+        extra["acceptance"] = stats.acceptance
+        metrics = _metrics(samples, mixture)
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+    run = ToyRun(cfg, mixture, game, metrics, samples, seconds, cpu_seconds, shots)
+    run.extra = extra
+    return run
+
+
+def _metrics(samples: torch.Tensor, mixture: ToyMixture) -> dict[str, float]:
     if not torch.isfinite(samples).all():
-        metrics = {"modes": 0.0, "high_quality": 0.0, "reverse_kl": math.log(mixture.num_modes)}
-    else:
-        metrics = mode_metrics(samples, mixture.means, mixture.sigma)
-    return ToyRun(cfg, mixture, game, metrics, samples, seconds, cpu_seconds, shots)
+        return {"modes": 0.0, "high_quality": 0.0, "reverse_kl": math.log(mixture.num_modes)}
+    return mode_metrics(samples, mixture.means, mixture.sigma)
 
 
 def run_benchmark(
@@ -178,6 +199,7 @@ def run_benchmark(
                 **run.metrics,
                 "seconds": round(run.seconds, 2),
                 "cpu_seconds": round(run.cpu_seconds, 2),
+                **run.extra,
             }
         )
         if log:
@@ -195,6 +217,13 @@ def run_benchmark(
     for key in METRIC_KEYS:
         values = [r.metrics[key] for r in runs]
         result[key] = values[0] if seeds == 1 else mean_se(values)
+    if runs[0].extra:  # rejection sampling: also G's own numbers and the acceptance rate
+        gen = [r.extra["generator"] for r in runs]
+        result["generator"] = {
+            key: gen[0][key] if seeds == 1 else mean_se([g[key] for g in gen])
+            for key in METRIC_KEYS
+        }
+        result["acceptance"] = sum(r.extra["acceptance"] for r in runs) / seeds
     result["seconds_per_run"] = round(sum(r.seconds for r in runs) / seeds, 2)
     result["cpu_seconds_per_run"] = round(sum(r.cpu_seconds for r in runs) / seeds, 2)
     result["per_seed"] = per_seed
