@@ -185,6 +185,17 @@ def test_toy_drs_scores_the_filtered_samples_and_reports_g_alone(cli):
     assert rc == 2 and "rejection=drs does not work with loss=wasserstein" in err
 
 
+def test_toy_default_on_ring8_is_the_best_setting_with_drs(cli, tmp_path):
+    rc, out, err = cli("toy", "--dataset", "ring8", "--steps", "10", "--json", *SMALL)
+    assert rc == 0, err
+    res = json.loads(out.strip().splitlines()[-1])
+    assert res["recipe"] == "gan" and res["steps"] == 10 and 0 < res["acceptance"] <= 1
+    rc, out, err = cli(
+        "toy", "--dataset", "ring8", "--steps", "10", "--json", "--set", "rejection=none", *SMALL
+    )
+    assert rc == 0 and "acceptance" not in json.loads(out.strip().splitlines()[-1])
+
+
 def test_toy_cli_errors(cli, tmp_path):
     rc, _, err = cli("toy", "acgan", "--dataset", "ring8", "--out", tmp_path)
     assert rc == 2 and "class-conditional" in err and "Traceback" not in err

@@ -400,7 +400,7 @@ def _cmd_toy(args) -> int:
     out = args.out or f"runs/toy-{args.dataset}-{recipe}"
     result = run_benchmark(
         args.dataset,
-        recipe,
+        args.recipe,  # None: the best recipe with its settings (ganforge.toy.BEST_SETTINGS)
         steps=args.steps,
         seeds=args.seeds,
         out=out,
