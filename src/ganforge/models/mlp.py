@@ -43,7 +43,23 @@ class MLPGenerator(nn.Module):
         return self.net(z).view(z.shape[0], *self.out_shape)
 
 
-class MLPDiscriminator(nn.Module):
+class LogitDiscriminator(nn.Module):
+    """A ``body`` giving features (B, feature_dim) and a linear ``head`` giving one logit (B,).
+
+    Subclasses build ``body``, ``feature_dim`` and ``head``; ``features`` feeds auxiliary heads.
+    """
+
+    body: nn.Module
+    head: nn.Module
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x)).squeeze(1)
+
+
+class MLPDiscriminator(LogitDiscriminator):
     """x (B, *in_shape) -> logit (B,): hidden ``2*width, width`` (512, 256), LeakyReLU(0.2).
 
     Returns logits (no sigmoid): the losses apply it in a numerically stable way.
@@ -63,9 +79,3 @@ class MLPDiscriminator(nn.Module):
         )
         self.feature_dim = width
         self.head = nn.Linear(width, 1)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ganforge.models.layers import norm1d
+from ganforge.models.mlp import LogitDiscriminator
 
 
 def _mlp(sizes: list[int], norm: str, act: type[nn.Module], **kw) -> list[nn.Module]:
@@ -36,7 +37,7 @@ class ToyGenerator(nn.Module):
         return self.net(z).view(z.shape[0], *self.out_shape)
 
 
-class ToyDiscriminator(nn.Module):
+class ToyDiscriminator(LogitDiscriminator):
     """x (B, *in_shape) -> logit (B,), 3 LeakyReLU(0.2) hidden layers; ``features`` = last."""
 
     def __init__(self, in_dim: int, width: int, norm: str):
@@ -46,12 +47,6 @@ class ToyDiscriminator(nn.Module):
         )
         self.feature_dim = width
         self.head = nn.Linear(width, 1)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)
 
 
 def build_toy_generator(cfg, in_dim: int, out_shape: tuple[int, ...]) -> nn.Module:
