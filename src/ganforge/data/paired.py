@@ -83,14 +83,19 @@ def _load(path: Path, size: int, channels: int) -> np.ndarray:
     return load_image(path, size, channels)
 
 
+def _open_root(path: str, kind: str, image_size: int, channels: int) -> tuple[Path, int, int]:
+    """The dataset folder (which must exist) and the side/channels, 64 px RGB by default."""
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise DataError(f"{kind} dataset folder {root} does not exist")
+    return root, image_size or 64, channels or 3
+
+
 def load_paired(
     path: str, split: str = "train", image_size: int = 0, channels: int = 0, **_: object
 ) -> PairedData:
     """A ``paired:PATH`` dataset as (N, 2C, S, S) uint8 (see module docstring)."""
-    root = Path(path).expanduser()
-    if not root.is_dir():
-        raise DataError(f"paired dataset folder {root} does not exist")
-    size, ch = image_size or 64, channels or 3
+    root, size, ch = _open_root(path, "paired", image_size, channels)
     base = _split_dir(root, split)
     if (base / "A").is_dir() or (base / "B").is_dir():
         pairs = _folder_pairs(base)
@@ -153,10 +158,7 @@ def load_unpaired(
     path: str, split: str = "train", image_size: int = 0, channels: int = 0, **_: object
 ) -> UnpairedData:
     """An ``unpaired:PATH`` dataset: PATH/{split}A and PATH/{split}B, each a folder of images."""
-    root = Path(path).expanduser()
-    if not root.is_dir():
-        raise DataError(f"unpaired dataset folder {root} does not exist")
-    size, ch = image_size or 64, channels or 3
+    root, size, ch = _open_root(path, "unpaired", image_size, channels)
     dir_a, dir_b = root / f"{split}A", root / f"{split}B"
     for d, other in ((dir_a, dir_b), (dir_b, dir_a)):
         if not d.is_dir():
