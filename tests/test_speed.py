@@ -177,3 +177,36 @@ def test_batchnorm_or_spectral_norm_critic_keeps_separate_batches():
         game.D.register_forward_hook(lambda m, i, o, calls=calls: calls.append(i[0].shape[0]))
         game._critic_real_fake(torch.randn(4, 1, 28, 28), torch.randn(4, 1, 28, 28), None, None)
         assert game._joint_critic is False and calls == [4, 4]
+
+
+def test_flatten_keeps_the_gradient_in_channels_last():
+    from ganforge.models.layers import Flatten
+
+    x = torch.randn(3, 4, 5, 5).contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    w = torch.randn(100)
+    y = Flatten()(x)
+    torch.testing.assert_close(y, x.detach().flatten(1))  # NCHW order: weights interchangeable
+    (grad,) = torch.autograd.grad((y * w).sum(), x, create_graph=True)
+    assert grad.is_contiguous(memory_format=torch.channels_last) and not grad.is_contiguous()
+    torch.testing.assert_close(grad, w.expand(3, 100).reshape(3, 4, 5, 5))
+    # differentiable twice (gradient penalties): d/dx of sum(grad * x) = grad
+    (g2,) = torch.autograd.grad((grad * x).sum(), x)
+    torch.testing.assert_close(g2, grad.detach())
+    nchw = torch.randn(2, 3, 4, 4, requires_grad=True)
+    (g,) = torch.autograd.grad((Flatten()(nchw) * torch.randn(48)).sum(), nchw)
+    assert g.is_contiguous()
+
+
+def test_dcgan_keeps_one_memory_format_through_generator_and_critic():
+    game = _game("dcgan").to(memory_format=torch.channels_last)
+    grads: list[torch.Tensor] = []
+    for net in (game.G.net, game.D.net.body):
+        for m in net:
+            if isinstance(m, (nn.ReLU, nn.LeakyReLU)):
+                m.register_forward_hook(lambda m, i, o: o.register_hook(grads.append) and None)
+    fake = game.G(torch.randn(4, game.cfg.z_dim))
+    game.D(fake)[0].sum().backward()
+    assert len(grads) == 3  # G's ReLU after the projection, D's two LeakyReLUs (28 px)
+    for g in grads:
+        assert g.is_contiguous(memory_format=torch.channels_last) and not g.is_contiguous()

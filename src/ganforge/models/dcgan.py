@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
-from ganforge.models.layers import SelfAttention, dcgan_init, norm2d
+from ganforge.models.layers import Flatten, SelfAttention, dcgan_init, norm2d
 
 
 def stages_for(size: int) -> tuple[int, int]:
@@ -71,6 +71,8 @@ class DCGANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.project(z).view(z.shape[0], *self.start)
+        if self.net[0].weight.is_contiguous(memory_format=torch.channels_last):
+            x = x.contiguous(memory_format=torch.channels_last)  # one format through G (Flatten)
         return self.net(self.project_norm(x))
 
 
@@ -98,7 +100,7 @@ class DCGANDiscriminator(nn.Module):
                 nn.LeakyReLU(0.2, True),
             ]
             ch *= 2
-        layers.append(nn.Flatten())
+        layers.append(Flatten())
         self.body = nn.Sequential(*layers)
         self.feature_dim = ch * side * side
         self.head = nn.Linear(self.feature_dim, 1)

@@ -86,3 +86,32 @@ class SelfAttention(nn.Module):
         v = self.value(x).flatten(2)  # (B, C, HW)
         out = (v @ attn.transpose(1, 2)).view(b, c, h, w)
         return x + self.gamma * out
+
+
+class _FlattenKeepFormat(torch.autograd.Function):
+    """x.flatten(1) whose gradient comes back in x's memory format (channels_last or not)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.shape = x.shape
+        ctx.channels_last = (
+            x.dim() == 4
+            and not x.is_contiguous()
+            and x.is_contiguous(memory_format=torch.channels_last)
+        )
+        return x.reshape(x.shape[0], -1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.reshape(ctx.shape)  # differentiable, so double backward (penalties) works
+        return grad.contiguous(memory_format=torch.channels_last) if ctx.channels_last else grad
+
+
+class Flatten(nn.Module):
+    """``nn.Flatten()`` (NCHW order, so weights are interchangeable) for conv features whose
+    gradient keeps the input's memory format. With ``nn.Flatten`` a channels_last map gets an
+    NCHW gradient, and every elementwise backward below it (LeakyReLU, BatchNorm) then mixes
+    formats, which on CPU is 10-25x slower than either format alone."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _FlattenKeepFormat.apply(x)
