@@ -128,8 +128,9 @@ def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
     ]
     t0, c0 = time.perf_counter(), time.process_time()
     for step in range(1, cfg.steps + 1):
-        for _ in range(cfg.d_steps):
+        for i in range(cfg.d_steps):
             batch = next(batches)
+            game.fakes_for_g = i == cfg.d_steps - 1
             loss_d, _ = game.d_loss(batch, step)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()

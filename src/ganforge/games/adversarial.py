@@ -205,8 +205,9 @@ class AdversarialGame(Game):
         if self.num_classes and labels is None:
             raise ConfigError(f"conditioning={cond} needs labels; the dataset has none")
         z, y, codes = self.latents(real.shape[0], real.device)
-        fake = self.G(self.generator_input(z, y, codes))
-        self._stash = (fake, y, codes)
+        with torch.set_grad_enabled(self.fakes_for_g and torch.is_grad_enabled()):
+            fake = self.G(self.generator_input(z, y, codes))
+        self._stash = (fake, y, codes) if self.fakes_for_g else None
         y_real = labels if self.num_classes else None
         r_out, r_h, f_out, f_h = self._critic_real_fake(
             self._noise(real, step), self._noise(fake.detach(), step), y_real, y

@@ -32,6 +32,10 @@ class Game(nn.Module):
     # draw it for the global batch and keep its rank's slice, so W processes see exactly the
     # noise one process with the global batch would see (set by the trainer).
     shard: tuple[int, int] = (0, 1)
+    # False during a D step whose fakes the next G step will not reuse (all but the last of
+    # ``d_steps``): the game may then generate them without recording G's graph (set by the
+    # training loops; a game that ignores it is still correct).
+    fakes_for_g: bool = True
 
     def make_batches(
         self,

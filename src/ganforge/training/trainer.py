@@ -339,8 +339,9 @@ class Trainer:
             while True:
                 self._schedule_lr(total, deadline)
                 # discriminator: d_steps updates, each on a fresh real batch
-                for _ in range(cfg.d_steps):
+                for i in range(cfg.d_steps):
                     batch = next(self.batches)
+                    game.fakes_for_g = i == cfg.d_steps - 1  # earlier fakes: no G graph
                     with autocast:
                         loss_d, logs = game.d_loss(batch, self.step)
                     self._update(self.opt_d, loss_d)
