@@ -199,6 +199,10 @@ def test_toy_default_on_ring8_is_the_best_setting_with_drs(cli, tmp_path):
 def test_toy_cli_errors(cli, tmp_path):
     rc, _, err = cli("toy", "acgan", "--dataset", "ring8", "--out", tmp_path)
     assert rc == 2 and "class-conditional" in err and "Traceback" not in err
+    for recipe in ("pix2pix", "cyclegan"):
+        rc, _, err = cli("toy", recipe, "--dataset", "ring8", "--out", tmp_path)
+        assert rc == 2 and "translates images" in err and "choose from gan," in err
+        assert "pix2pix" not in err.split("choose from")[1]
     rc, _, err = cli("toy", "nope", "--dataset", "ring8", "--out", tmp_path)
     assert rc == 2 and "unknown recipe 'nope'" in err
     rc, _, err = cli("toy", "gan", "--dataset", "moons", "--out", tmp_path)

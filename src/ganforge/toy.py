@@ -51,9 +51,13 @@ METRIC_KEYS = ("modes", "high_quality", "reverse_kl")
 
 
 def toy_recipes() -> list[str]:
-    """Recipes that make sense without labels (everything but the class-conditional ones)."""
+    """Recipes that make sense on 2-D points: one G and one D without labels (not the
+    class-conditional ones, not the image-to-image games pix2pix and CycleGAN)."""
     return [
-        n for n, r in RECIPES.items() if r.overrides.get("conditioning") not in LABEL_CONDITIONING
+        n
+        for n, r in RECIPES.items()
+        if r.overrides.get("conditioning") not in LABEL_CONDITIONING
+        and r.overrides.get("game", "adversarial") == "adversarial"
     ]
 
 
@@ -63,6 +67,11 @@ def toy_config(recipe: str, dataset: str, **overrides: Any) -> Config:
     if r.overrides.get("conditioning") in LABEL_CONDITIONING:
         raise ConfigError(
             f"recipe {recipe!r} is class-conditional and the toy data have no labels; "
+            f"choose from {', '.join(toy_recipes())}"
+        )
+    if r.overrides.get("game", "adversarial") != "adversarial":
+        raise ConfigError(
+            f"recipe {recipe!r} translates images and the toy data are 2-D points; "
             f"choose from {', '.join(toy_recipes())}"
         )
     base = {**TOY_BASE, **r.toy_overrides} if hasattr(r, "toy_overrides") else dict(TOY_BASE)
