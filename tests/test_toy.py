@@ -168,7 +168,7 @@ def test_toy_cli_json_seeds_and_pictures(cli, tmp_path):
     assert rc == 0 and isinstance(res["modes"], float)
     from ganforge.toy import BEST_RECIPE
 
-    assert res["recipe"] == BEST_RECIPE["grid25"]
+    assert res["recipe"] == BEST_RECIPE["grid25"] and 0 < res["acceptance"] <= 1  # DRS
 
 
 def test_toy_drs_scores_the_filtered_samples_and_reports_g_alone(cli):
