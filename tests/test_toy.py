@@ -209,3 +209,17 @@ def test_toy_cli_errors(cli, tmp_path):
     assert rc == 2 and "ganforge: error:" in err
     rc, _, err = cli("toy", "gan", "--dataset", "ring8", "--seeds", "0", "--out", tmp_path)
     assert rc == 2 and "--seeds" in err
+
+
+def test_toy_honours_the_threads_key(cli):
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        rc, out, err = cli(
+            "toy", "gan", "--dataset", "ring8", "--steps", "3", "--json",
+            "--set", "threads=1", *SMALL,
+        )  # fmt: skip
+        assert rc == 0, err
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -112,6 +112,8 @@ def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
     mixture = get_toy(cfg.dataset)
     if cfg.steps < 1:
         raise ConfigError("the toy benchmark needs a step budget: --steps N with N >= 1")
+    if cfg.threads:  # as ganforge train: 1 when the runs share the machine (no spinning threads)
+        torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     game = AdversarialGame(cfg, (2,))
     opt_g = make_optimizer(cfg, game.G.parameters(), cfg.lr_g)
