@@ -294,3 +294,23 @@ def test_on_nan_skip_continues(tmp_path, folder, cli, nan_from_step_7):
     assert any(not torch.equal(t, at7["models"]["G"][k]) for k, t in last["models"]["G"].items()), (
         "G should keep training"
     )
+
+
+def test_write_json_on_a_full_disk_keeps_the_old_file(tmp_path, monkeypatch):
+    from ganforge.errors import CheckpointError
+    from ganforge.training.run_dir import write_json
+
+    path = tmp_path / "run.json"
+    write_json(path, {"status": "running"})
+
+    def replace(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(CheckpointError) as info:
+        write_json(path, {"status": "finished"})
+    msg = str(info.value)
+    assert msg.startswith(f"could not write {path}: No space left on device;")
+    assert "previous version is intact" in msg
+    assert json.loads(path.read_text()) == {"status": "running"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]  # no .tmp left behind

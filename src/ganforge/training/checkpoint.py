@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from ganforge.errors import CheckpointError
+from ganforge.training.run_dir import write_atomic
 
 FORMAT = "ganforge-checkpoint"
 VERSION = 1
@@ -77,36 +76,14 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
         {"format": FORMAT, "version": VERSION, "state": meta}, sort_keys=True, separators=(",", ":")
     )
     data = st_save(tensors, metadata={"ganforge": header})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise CheckpointError(
-            f"could not write checkpoint {path}: {exc.strerror or exc}; the previous checkpoint "
-            "is intact (free some disk space, then resume)"
-        ) from None
-    _fsync_dir(path.parent)
+    write_atomic(
+        path,
+        data,
+        "the previous checkpoint is intact (free some disk space, then resume)",
+        durable=True,
+        what="checkpoint ",
+    )
     return path
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

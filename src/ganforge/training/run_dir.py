@@ -20,25 +20,50 @@ from typing import Any
 from ganforge.errors import CheckpointError
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Atomic JSON write (so a crash never leaves half a config or status)."""
+def write_atomic(
+    path: Path, data: bytes, failure: str, durable: bool = False, what: str = ""
+) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``, so a
+    crash leaves either the old file or the new one, never half of one. ``durable`` also
+    fsyncs the file and the folder (checkpoints). On OSError the temporary file is removed
+    and CheckpointError("could not write WHAT PATH: REASON; FAILURE") is raised."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise CheckpointError(f"could not write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-            fh.write("\n")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise CheckpointError(
-            f"could not write {path}: {exc.strerror or exc} (disk full?); the previous "
-            "version is intact"
+            f"could not write {what}{path}: {exc.strerror or exc}; {failure}"
         ) from None
+    if durable:
+        _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Atomic JSON write (so a crash never leaves half a config or status)."""
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    write_atomic(path, text.encode(), "disk full? The previous version is intact")
 
 
 def read_json(path: Path) -> Any:
