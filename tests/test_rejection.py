@@ -31,6 +31,13 @@ def test_exact_ratio_turns_proposals_into_the_target():
     assert 0.19 < stats.acceptance < 0.25
     again, _ = rejection_sample(propose, logit, 20_000, seed=3)
     assert torch.equal(x, again)
+    # beta = 2: accepted ∝ p_g (p_data/p_g)^2 = N(1, .25)^2 / N(0, 4): precision 8 - 1/4 = 7.75,
+    # mean 8 / 7.75, std 7.75^-1/2; the reported M stays in logit units
+    sharp, s2 = rejection_sample(propose, logit, 20_000, seed=3, beta=2.0)
+    assert abs(float(sharp.mean()) - 8 / 7.75) < 0.02
+    assert abs(float(sharp.std()) - 7.75**-0.5) < 0.015
+    assert s2.acceptance < stats.acceptance
+    assert abs(s2.max_logit - stats.max_logit) < 0.05
 
 
 def test_gives_up_with_a_clear_error_when_nothing_is_accepted():
@@ -58,3 +65,9 @@ def test_config_refuses_drs_where_the_logit_is_no_density_ratio(overrides, text)
     with pytest.raises(ConfigError, match=text):
         Config().with_overrides({"rejection": "drs", **overrides})
     assert Config().with_overrides({"rejection": "drs"}).rejection == "drs"
+
+
+def test_drs_beta_must_be_positive():
+    with pytest.raises(ConfigError, match="bad value 0.0 for 'drs_beta': must be > 0"):
+        Config().with_overrides({"rejection": "drs", "drs_beta": 0.0})
+    assert Config().with_overrides({"drs_beta": 1.5}).drs_beta == 1.5

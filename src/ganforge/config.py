@@ -97,6 +97,12 @@ class Config:
     rejection: str = _f(
         "none", "sampling: drs = discriminator rejection sampling (Azadi et al. 2019)", REJECTION
     )
+    drs_beta: float = _f(
+        1.0,
+        "DRS: accept with probability exp(beta (logit - max)); 1 = exact density-ratio "
+        "correction, > 1 keeps what D finds most real (quality over diversity)",
+        minimum=0,
+    )
     # bookkeeping
     log_every: int = _f(50, "steps between metric lines", minimum=1)
     sample_every: int = _f(0, "steps between sample grids; 0 = about 10 grids per run", minimum=0)
@@ -186,6 +192,8 @@ class Config:
             raise ConfigError(f"bad value {self.ema} for 'ema': the decay must be < 1")
         if self.label_smoothing >= 1:
             raise ConfigError("bad value for 'label_smoothing': must be in [0, 1)")
+        if self.drs_beta <= 0:
+            raise ConfigError(f"bad value {self.drs_beta} for 'drs_beta': must be > 0")
         if self.rejection == "drs":
             why = (
                 f"loss={self.loss} (D's logit is a density ratio only for non-saturating/minimax)"

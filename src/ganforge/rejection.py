@@ -15,6 +15,11 @@ surplus mass on over-represented modes. It cannot create modes G never proposes.
 As in the paper, M is estimated from a burn-in batch of proposals and raised whenever a later
 proposal exceeds it. Unlike the paper we use the exact acceptance exp(D̃ − M), without the γ
 shift that trades exactness for a higher acceptance rate.
+
+``beta`` (config key ``drs_beta``) tempers the rule to exp(β (D̃ − M)): the accepted samples
+then follow p_g (p_data / p_g)^β ∝ p_data^β p_g^(1−β). β = 1 is the exact correction; β > 1
+sharpens towards what D finds most real, trading diversity for quality when D is only
+approximately D* (the role of the paper's γ).
 """
 
 from __future__ import annotations
@@ -47,8 +52,9 @@ def rejection_sample(
     seed: int,
     batch: int = 10_000,
     max_proposals: int = 2_000_000,
+    beta: float = 1.0,
 ) -> tuple[torch.Tensor, RejectionStats]:
-    """``n`` samples of G accepted with probability exp(D̃(x) − M) (module docstring).
+    """``n`` samples of G accepted with probability exp(β (D̃(x) − M)) (module docstring).
 
     ``propose(k, s)`` draws k samples of G (in eval mode) from seed s; ``logit`` gives D's
     logits. Deterministic for a given seed. Raises RuntimeError when fewer than ``n`` of
@@ -66,7 +72,7 @@ def rejection_sample(
             )
         x = propose(batch, seed * 1_000_003 + k)
         k += 1
-        d = logit(x).double().reshape(-1).cpu()
+        d = beta * logit(x).double().reshape(-1).cpu()
         m = max(m, float(d.max()))  # the first batch is the burn-in estimate of M
         u = torch.rand(d.shape[0], generator=rng, dtype=torch.double)
         accept = u < (d - m).exp()
@@ -74,4 +80,4 @@ def rejection_sample(
         got += int(accept.sum())
         proposed += batch
     samples = torch.cat(kept)[:n]
-    return samples, RejectionStats(proposed, got, m)
+    return samples, RejectionStats(proposed, got, m / beta)  # M in logit units
