@@ -79,7 +79,7 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     write_atomic(
         path,
         data,
-        "the previous checkpoint is intact (free some disk space, then resume)",
+        "; the previous checkpoint is intact (free some disk space, then resume)",
         durable=True,
         what="checkpoint ",
     )

@@ -26,7 +26,7 @@ def write_atomic(
     """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``, so a
     crash leaves either the old file or the new one, never half of one. ``durable`` also
     fsyncs the file and the folder (checkpoints). On OSError the temporary file is removed
-    and CheckpointError("could not write WHAT PATH: REASON; FAILURE") is raised."""
+    and CheckpointError("could not write WHAT PATH: REASON" + FAILURE) is raised."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = None
     try:
@@ -41,7 +41,7 @@ def write_atomic(
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise CheckpointError(
-            f"could not write {what}{path}: {exc.strerror or exc}; {failure}"
+            f"could not write {what}{path}: {exc.strerror or exc}{failure}"
         ) from None
     if durable:
         _fsync_dir(path.parent)
@@ -63,7 +63,7 @@ def _fsync_dir(directory: Path) -> None:
 def write_json(path: Path, data: Any) -> None:
     """Atomic JSON write (so a crash never leaves half a config or status)."""
     text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    write_atomic(path, text.encode(), "disk full? The previous version is intact")
+    write_atomic(path, text.encode(), " (disk full?); the previous version is intact")
 
 
 def read_json(path: Path) -> Any:
