@@ -165,20 +165,17 @@ def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
     if cfg.rejection == "drs":  # the benchmark scores what a user samples: G filtered by D
         extra["generator"] = metrics  # G alone, for comparison
         game.D.eval()
-        with torch.no_grad():
-            samples, stats = rejection_sample(
-                lambda n, s: generate(game, n, s),
-                lambda x: game.critic(x)[0],
-                NUM_SAMPLES,
-                cfg.seed + 10_000,
-                beta=cfg.drs_beta,
-            )
+        samples, stats = rejection_sample(  # runs under no_grad
+            lambda n, s: generate(game, n, s),
+            lambda x: game.critic(x)[0],
+            NUM_SAMPLES,
+            cfg.seed + 10_000,
+            beta=cfg.drs_beta,
+        )
         extra["acceptance"] = stats.acceptance
         metrics = _metrics(samples, mixture)
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
-    run = ToyRun(cfg, mixture, game, metrics, samples, seconds, cpu_seconds, shots)
-    run.extra = extra
-    return run
+    return ToyRun(cfg, mixture, game, metrics, samples, seconds, cpu_seconds, shots, extra)
 
 
 def _metrics(samples: torch.Tensor, mixture: ToyMixture) -> dict[str, float]:
