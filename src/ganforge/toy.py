@@ -25,7 +25,7 @@ from ganforge.games.adversarial import LABEL_CONDITIONING, AdversarialGame
 from ganforge.metrics.toy import NUM_SAMPLES, mean_se, mode_metrics
 from ganforge.recipes import RECIPES, get_recipe
 from ganforge.rejection import rejection_sample
-from ganforge.training.trainer import make_optimizer
+from ganforge.training.trainer import apply_threads, make_optimizer
 
 # Applied over every recipe on the toys: the benchmark MLPs, 2-D latents, fresh batches.
 TOY_BASE: dict[str, Any] = {
@@ -112,8 +112,7 @@ def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
     mixture = get_toy(cfg.dataset)
     if cfg.steps < 1:
         raise ConfigError("the toy benchmark needs a step budget: --steps N with N >= 1")
-    if cfg.threads:  # as ganforge train: 1 when the runs share the machine (no spinning threads)
-        torch.set_num_threads(cfg.threads)
+    apply_threads(cfg)
     torch.manual_seed(cfg.seed)
     game = AdversarialGame(cfg, (2,))
     opt_g = make_optimizer(cfg, game.G.parameters(), cfg.lr_g)

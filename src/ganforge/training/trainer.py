@@ -53,6 +53,13 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def apply_threads(cfg: Config) -> None:
+    """torch's intra-op threads from ``cfg.threads`` (0 keeps torch's default), e.g. 1 on a
+    machine shared with other jobs, so that no OpenMP threads spin against each other."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+
+
 def make_optimizer(cfg: Config, params, lr: float) -> torch.optim.Optimizer:
     """Adam (DCGAN, WGAN-GP, ...) or RMSProp (WGAN with clipping) with multi-tensor updates.
 
@@ -95,8 +102,7 @@ class Trainer:
         self.cfg, self.out = cfg, Path(out)
         self.dist = distributed.context()
         self.device = distributed.init(self.dist, resolve_device(cfg.device))
-        if cfg.threads:  # e.g. 1 on a machine shared with other jobs: no spinning threads
-            torch.set_num_threads(cfg.threads)
+        apply_threads(cfg)
         precision.check(cfg.precision, self.device)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._stop_signal: int | None = None
