@@ -71,3 +71,67 @@ def test_drs_beta_must_be_positive():
     with pytest.raises(ConfigError, match="bad value 0.0 for 'drs_beta': must be > 0"):
         Config().with_overrides({"rejection": "drs", "drs_beta": 0.0})
     assert Config().with_overrides({"drs_beta": 1.5}).drs_beta == 1.5
+
+
+def test_m_is_a_high_percentile_of_the_burn_in_and_the_tail_above_is_counted():
+    # logit = x for x ~ N(0, 1): M = the 99.99th percentile of 100,000 draws (about 3.72)
+    def propose(n, seed):
+        return torch.randn(n, 1, generator=torch.Generator().manual_seed(seed))
+
+    x, stats = rejection_sample(propose, lambda x: x[:, 0], 2000, seed=1)
+    assert abs(stats.max_logit - 3.719) < 0.2
+    # about 0.01 % of the proposals used lie above M and were accepted outright
+    assert stats.proposed == 50_000 and 1 <= stats.clipped <= 20
+    # accepted ∝ N(0,1) e^x = N(1, 1) below M
+    assert abs(float(x.mean()) - 1.0) < 0.08 and abs(float(x.std()) - 1.0) < 0.08
+
+
+def test_fitted_classifier_logit_is_the_log_density_ratio():
+    from ganforge.models.toy import ToyDiscriminator
+    from ganforge.rejection import fit_ratio_classifier
+
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(1)
+    clf = fit_ratio_classifier(
+        ToyDiscriminator(1, 32, "none"),
+        real=lambda n: 1.0 + 0.5 * torch.randn(n, 1, generator=gen),  # p_data = N(1, 0.5^2)
+        fake=lambda n: 2.0 * torch.randn(n, 1, generator=gen),  # p_g = N(0, 2^2)
+        steps=400,
+    )
+    assert not clf.training
+    x = torch.linspace(0.0, 2.0, 21)
+    true = _normal_logpdf(x.double(), 1.0, 0.5) - _normal_logpdf(x.double(), 0.0, 2.0)
+    with torch.no_grad():
+        est = clf(x[:, None]).reshape(-1).double()
+    assert float((est - true).abs().max()) < 0.35, (est, true)
+
+
+def test_fourier_features_are_a_fixed_buffer():
+    from ganforge.models.toy import FourierFeatures, ToyDiscriminator
+
+    torch.manual_seed(0)
+    ff = FourierFeatures(2, 64, 3.0)
+    x = torch.randn(5, 2)
+    out = ff(x)
+    assert out.shape == (5, 2 + 128) and torch.equal(out[:, :2], x)
+    assert torch.allclose(out[:, 2:66] ** 2 + out[:, 66:] ** 2, torch.ones(5, 64))
+    assert list(dict(ff.named_parameters())) == [] and "B" in ff.state_dict()
+    # the spread of B is 2π × scale cycles per unit
+    assert 0.8 < float(ff.B.std()) / (2 * math.pi * 3.0) < 1.2
+    d = ToyDiscriminator(2, 16, "none", fourier=3.0)
+    assert d(torch.randn(4, 2)).shape == (4,) and "body.1.B" in d.state_dict()
+
+
+def test_calibration_lifts_the_loss_restriction_but_needs_toy_data():
+    cfg = Config().with_overrides(
+        {"arch": "toy", "loss": "wasserstein", "rejection": "drs", "drs_calibration": 100}
+    )
+    assert cfg.drs_calibration == 100
+    with pytest.raises(ConfigError, match="or drs_calibration=1000 to fit a classifier"):
+        Config().with_overrides({"arch": "toy", "loss": "wasserstein", "rejection": "drs"})
+    with pytest.raises(ConfigError, match="drs_calibration works on the 2-D toy data only"):
+        Config().with_overrides({"arch": "dcgan", "drs_calibration": 100})
+    with pytest.raises(ConfigError, match="conditioning=concat"):
+        Config().with_overrides(
+            {"arch": "toy", "rejection": "drs", "drs_calibration": 10, "conditioning": "concat"}
+        )

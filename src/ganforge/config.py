@@ -103,6 +103,18 @@ class Config:
         "correction, > 1 keeps what D finds most real (quality over diversity)",
         minimum=0,
     )
+    drs_calibration: int = _f(
+        0,
+        "DRS: steps of a fresh classifier fitted, after training, to tell real data from G's "
+        "samples; its logit replaces D's (Grover et al. 2019); 0 = use D's own logit",
+        minimum=0,
+    )
+    drs_fourier: float = _f(
+        4.0,
+        "DRS calibration classifier: scale of its random Fourier features, in cycles per unit "
+        "of x (about 1 / the finest detail to resolve); 0 = a plain MLP",
+        minimum=0,
+    )
     # bookkeeping
     log_every: int = _f(50, "steps between metric lines", minimum=1)
     sample_every: int = _f(0, "steps between sample grids; 0 = about 10 grids per run", minimum=0)
@@ -194,18 +206,28 @@ class Config:
             raise ConfigError("bad value for 'label_smoothing': must be in [0, 1)")
         if self.drs_beta <= 0:
             raise ConfigError(f"bad value {self.drs_beta} for 'drs_beta': must be > 0")
+        if self.drs_calibration and self.arch != "toy":
+            raise ConfigError(
+                f"drs_calibration works on the 2-D toy data only (arch=toy), not arch={self.arch}"
+            )
         if self.rejection == "drs":
+            if self.conditioning != "none":
+                raise ConfigError(
+                    f"rejection=drs does not work with conditioning={self.conditioning}; "
+                    "use rejection=none"
+                )
             why = (
                 f"loss={self.loss} (D's logit is a density ratio only for non-saturating/minimax)"
                 if self.loss not in ("non-saturating", "minimax")
                 else f"pack={self.pack} (D judges packs, not samples)"
                 if self.pack > 1
-                else f"conditioning={self.conditioning}"
-                if self.conditioning != "none"
                 else ""
             )
-            if why:
-                raise ConfigError(f"rejection=drs does not work with {why}; use rejection=none")
+            if why and not self.drs_calibration:
+                raise ConfigError(
+                    f"rejection=drs does not work with {why}; use rejection=none, or "
+                    "drs_calibration=1000 to fit a classifier for it after training"
+                )
         if self.batch_size % self.pack:
             raise ConfigError(
                 f"bad value {self.pack} for 'pack': batch_size {self.batch_size} must be a "

@@ -37,13 +37,38 @@ class ToyGenerator(nn.Module):
         return self.net(z).view(z.shape[0], *self.out_shape)
 
 
-class ToyDiscriminator(LogitDiscriminator):
-    """x (B, *in_shape) -> logit (B,), 3 LeakyReLU(0.2) hidden layers; ``features`` = last."""
+class FourierFeatures(nn.Module):
+    """x ↦ [x, sin 2π xB, cos 2π xB] with a fixed random B ~ N(0, scale²), shape (in_dim, n).
 
-    def __init__(self, in_dim: int, width: int, norm: str):
+    Random Fourier features (Tancik et al. 2020, arXiv:2006.10739): a ReLU MLP fed with them
+    fits detail down to about 1/scale units of x, which it learns only slowly from x alone
+    (spectral bias). B is a buffer, so it is saved with the model and never trained.
+    """
+
+    def __init__(self, in_dim: int, n: int, scale: float):
         super().__init__()
+        self.register_buffer("B", torch.randn(in_dim, n) * (2 * math.pi * scale))
+        self.out_dim = in_dim + 2 * n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = x @ self.B
+        return torch.cat([x, p.sin(), p.cos()], dim=1)
+
+
+class ToyDiscriminator(LogitDiscriminator):
+    """x (B, *in_shape) -> logit (B,), 3 LeakyReLU(0.2) hidden layers; ``features`` = last.
+
+    ``fourier`` > 0 puts :class:`FourierFeatures` (64 of them, that scale) before the MLP.
+    """
+
+    def __init__(self, in_dim: int, width: int, norm: str, fourier: float = 0.0):
+        super().__init__()
+        head: list[nn.Module] = [nn.Flatten()]
+        if fourier > 0:
+            head.append(FourierFeatures(in_dim, 64, fourier))
+            in_dim = head[-1].out_dim
         self.body = nn.Sequential(
-            nn.Flatten(), *_mlp([in_dim] + [width] * 3, norm, nn.LeakyReLU, negative_slope=0.2)
+            *head, *_mlp([in_dim] + [width] * 3, norm, nn.LeakyReLU, negative_slope=0.2)
         )
         self.feature_dim = width
         self.head = nn.Linear(width, 1)
