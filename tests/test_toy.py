@@ -183,6 +183,27 @@ def test_toy_drs_scores_the_filtered_samples_and_reports_g_alone(cli):
     assert 0 <= res["generator"]["high_quality"] <= 1
     rc, _, err = cli("toy", "wgan", "--dataset", "ring8", "--set", "rejection=drs")
     assert rc == 2 and "rejection=drs does not work with loss=wasserstein" in err
+    # with a classifier fitted after training, any loss can be filtered
+    rc, out, err = cli(
+        "toy", "wgan", "--dataset", "ring8", "--steps", "5", "--json", "--set", "rejection=drs",
+        "--set", "drs_calibration=30", *SMALL,
+    )  # fmt: skip
+    assert rc == 0, err
+    res = json.loads(out.strip().splitlines()[-1])
+    assert 0 < res["acceptance"] <= 1 and set(res["generator"]) == {
+        "modes",
+        "high_quality",
+        "reverse_kl",
+    }
+
+
+def test_toy_defaults_filter_with_a_calibrated_classifier():
+    from ganforge.toy import BEST_SETTINGS, BEST_STEPS, toy_config
+
+    for ds in ("ring8", "grid25"):
+        cfg = toy_config("gan", ds, steps=BEST_STEPS[ds], **BEST_SETTINGS[ds])
+        assert cfg.rejection == "drs" and cfg.drs_calibration >= 500 and cfg.drs_fourier > 0
+        assert cfg.steps * cfg.d_steps <= 4000  # the 60-second budget on 2 cores
 
 
 def test_toy_default_on_ring8_is_the_best_setting_with_drs(cli, tmp_path):

@@ -48,7 +48,14 @@ def plot_samples(run, path: Path) -> None:
         cs, ax=ax, label="D(x)" if run.cfg.loss in ("non-saturating", "minimax") else "critic"
     )
     s = run.samples.numpy()
-    ax.scatter(s[:, 0], s[:, 1], s=2, c="k", alpha=0.5, label="G samples")
+    ax.scatter(
+        s[:, 0],
+        s[:, 1],
+        s=2,
+        c="k",
+        alpha=0.5,
+        label="G samples after DRS" if run.extra else "G samples",
+    )
     m = mix.means.numpy()
     ax.scatter(m[:, 0], m[:, 1], s=40, facecolors="none", edgecolors="lime", label="modes")
     met = run.metrics
