@@ -87,7 +87,7 @@ def rejection_sample(
         x = propose(batch, seed * 1_000_003 + k)
         return x, beta * logit(x).double().reshape(-1).cpu()
 
-    warm = [draw(k) for k in range(max(1, -(-burn_in // batch)))]
+    warm = [draw(k) for k in range(max(1, -(-min(burn_in, max_proposals) // batch)))]
     m = float(torch.quantile(torch.cat([d for _, d in warm]), quantile))
     kept: list[torch.Tensor] = []
     got = proposed = clipped = 0
