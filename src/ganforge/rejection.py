@@ -55,7 +55,7 @@ class RejectionStats:
     proposed: int
     accepted: int
     max_logit: float  # M, in logit units
-    clipped: int = 0  # proposals after the burn-in with a logit above M (accepted)
+    clipped: int = 0  # proposals used whose logit is above M (accepted outright)
 
     @property
     def acceptance(self) -> float:
