@@ -43,3 +43,9 @@ def test_lab_cli_mode_collapse_and_errors(cli, tmp_path):
     assert (tmp_path / "mode_collapse.png").stat().st_size > 1000
     rc, _, err = cli("lab", "nope")
     assert rc == 2 and "invalid choice" in err
+    # the folder now holds a result: refused without --force, replaced with it
+    args = ("lab", "mode-collapse", "--steps", "10", "--out", tmp_path)
+    rc, _, err = cli(*args)
+    assert rc == 2 and "exists and is not empty" in err and "Traceback" not in err
+    rc, _, err = cli(*args, "--force")
+    assert rc == 0, err

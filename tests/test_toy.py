@@ -244,3 +244,28 @@ def test_toy_honours_the_threads_key(cli):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_toy_never_writes_over_a_users_files(cli, tmp_path, monkeypatch):
+    args = ["toy", "gan", "--dataset", "ring8", "--steps", "3", "--json", *SMALL]
+    rc, _, err = cli(*args, "--out", tmp_path / "r")
+    assert rc == 0, err
+    first = (tmp_path / "r" / "result.json").read_text()
+    rc, _, err = cli(*args, "--out", tmp_path / "r")  # taken: refused, nothing touched
+    assert rc == 2 and "--out" in err and "exists and is not empty" in err and "--force" in err
+    assert "Traceback" not in err and (tmp_path / "r" / "result.json").read_text() == first
+    rc, _, err = cli(*args, "--out", tmp_path / "r", "--force")  # an earlier result: replaced
+    assert rc == 0, err
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    rc, _, err = cli(*args, "--out", mine, "--force")  # not a result folder: never
+    assert rc == 2 and "holds no earlier result" in err
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    # the default folder gets a suffix when it is taken
+    monkeypatch.chdir(tmp_path)
+    for expected in ("toy-ring8-gan", "toy-ring8-gan-2"):
+        rc, out, err = cli("toy", "gan", "--dataset", "ring8", "--steps", "3", *SMALL)
+        assert rc == 0, err
+        assert out.strip().splitlines()[-1] == f"pictures: runs/{expected}"
+        assert (tmp_path / "runs" / expected / "result.json").is_file()

@@ -373,6 +373,32 @@ def _cmd_export(args) -> int:
 
 
 # ------------------------------------------------------------------------------------ toy
+def _result_folder(given: str | None, default: str, force: bool) -> str:
+    """Where ``toy``/``lab`` write, never over a user's files silently: a default name that is
+    taken gets a suffix (-2, -3, ...); a taken ``--out`` is refused unless ``--force`` and it
+    holds an earlier result (result.json), whose files are then replaced."""
+    if given is None:
+        out, k = Path(default), 2
+        while out.exists() and (not out.is_dir() or any(out.iterdir())):
+            out, k = Path(f"{default}-{k}"), k + 1
+        return str(out)
+    out = Path(given)
+    if out.exists() and not out.is_dir():
+        raise GanforgeError(f"--out {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise GanforgeError(
+                f"--out {out} exists and is not empty; choose another folder, or pass --force "
+                "to replace an earlier result there"
+            )
+        if not (out / "result.json").is_file():
+            raise GanforgeError(
+                f"--out {out} holds no earlier result (result.json); --force replaces only "
+                "those, choose another folder"
+            )
+    return str(out)
+
+
 def _add_toy(sub) -> None:
     p = sub.add_parser(
         "toy",
@@ -384,7 +410,12 @@ def _add_toy(sub) -> None:
     p.add_argument("--dataset", required=True, choices=["ring8", "grid25"])
     p.add_argument("--steps", type=int, help="generator steps per run")
     p.add_argument("--seeds", type=int, default=1, help="runs with seeds 0..K-1: mean and SE")
-    p.add_argument("--out", help="folder for samples.png, snapshots.png, result.json")
+    p.add_argument(
+        "--out",
+        help="folder for samples.png, snapshots.png, result.json (default "
+        "runs/toy-DATASET-RECIPE, or with -2, -3, ... when that is taken)",
+    )
+    p.add_argument("--force", action="store_true", help="replace an earlier result in --out")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--json", action="store_true", help="print a JSON object as the last line")
     p.set_defaults(func=_cmd_toy)
@@ -397,7 +428,7 @@ def _cmd_toy(args) -> int:
     if args.steps is not None and args.steps < 1:
         raise GanforgeError(f"bad --steps {args.steps}: must be at least 1")
     recipe = args.recipe or BEST_RECIPE[args.dataset]
-    out = args.out or f"runs/toy-{args.dataset}-{recipe}"
+    out = _result_folder(args.out, f"runs/toy-{args.dataset}-{recipe}", args.force)
     result = run_benchmark(
         args.dataset,
         args.recipe,  # None: the best recipe with its settings (ganforge.toy.BEST_SETTINGS)
@@ -436,7 +467,12 @@ def _add_lab(sub) -> None:
         description="; ".join(f"{k}: {v[1]}" for k, v in EXPERIMENTS.items()),
     )
     p.add_argument("experiment", choices=list(EXPERIMENTS))
-    p.add_argument("--out", help="folder for the PNGs and result.json (default runs/lab-NAME)")
+    p.add_argument(
+        "--out",
+        help="folder for the PNGs and result.json (default runs/lab-NAME, or with -2, -3, ... "
+        "when that is taken)",
+    )
+    p.add_argument("--force", action="store_true", help="replace an earlier result in --out")
     p.add_argument("--steps", type=int, help="training steps (each experiment has a default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the numbers as a JSON last line")
@@ -446,7 +482,7 @@ def _add_lab(sub) -> None:
 def _cmd_lab(args) -> int:
     from ganforge.lab import run_experiment
 
-    out = args.out or f"runs/lab-{args.experiment}"
+    out = _result_folder(args.out, f"runs/lab-{args.experiment}", args.force)
     result = run_experiment(args.experiment, out, steps=args.steps, seed=args.seed)
     if args.json:
         print(json.dumps(result))
