@@ -135,3 +135,33 @@ def test_calibration_lifts_the_loss_restriction_but_needs_toy_data():
         Config().with_overrides(
             {"arch": "toy", "rejection": "drs", "drs_calibration": 10, "conditioning": "concat"}
         )
+
+
+def test_a_drs_run_samples_through_its_discriminator(cli, tmp_path):
+    import numpy as np
+
+    from ganforge import api
+    from robust_util import tiny_args, tiny_folder
+
+    folder = tiny_folder(tmp_path / "imgs")
+    run_dir = tmp_path / "run"
+    rc, _, err = cli(
+        *tiny_args(folder, run_dir, 30, "--set", "rejection=drs", "--set", "drs_beta=50")
+    )
+    assert rc == 0, err
+    run = api.load_run(run_dir)
+    drs, again = run.sample(300, seed=1), run.sample(300, seed=1)
+    raw = run.sample(300, seed=1, rejection=False)
+    assert drs.shape == raw.shape == (300, 1, 8, 8) and torch.equal(drs, again)
+    assert not torch.equal(drs, raw)
+    with torch.no_grad():  # what DRS keeps (sharpened by beta 50), D finds more real
+        d_drs = run.game.critic(drs)[0].mean()
+        d_raw = run.game.critic(raw)[0].mean()
+    assert d_drs > d_raw + 0.01, (d_drs, d_raw)
+    rc, out, err = cli("sample", run_dir, "--n", "20", "--out", tmp_path / "a.npy")
+    assert rc == 0, err
+    rc, out, err = cli("sample", run_dir, "--n", "20", "--out", tmp_path / "b.npy", "--raw")
+    assert rc == 0, err
+    a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+    assert a.shape == b.shape == (20, 1, 8, 8) and not np.array_equal(a, b)
+    np.testing.assert_array_equal(b, run.sample(20, 0, rejection=False).numpy())

@@ -12,6 +12,7 @@ from ganforge.config import Config
 from ganforge.errors import CheckpointError, GanforgeError
 from ganforge.games import Game, build_game
 from ganforge.recipes import get_recipe
+from ganforge.rejection import rejection_sample
 from ganforge.training import checkpoint as ckpt
 from ganforge.training.run_dir import check_run, read_json
 from ganforge.training.trainer import Summary, Trainer, resolve_device
@@ -85,8 +86,35 @@ class LoadedRun:
         classes: list[int] | None = None,
         codes: dict[int, float] | None = None,
         batch_size: int = 500,
+        rejection: bool | None = None,
     ) -> torch.Tensor:
-        """``n`` samples (N, C, H, W) in [-1, 1] on the CPU, G in eval mode."""
+        """``n`` samples (N, C, H, W) in [-1, 1] on the CPU, G in eval mode.
+
+        For a run trained with ``rejection=drs`` (and unless ``rejection=False``) G's samples
+        are filtered by discriminator rejection sampling with the run's D (``rejection.py``;
+        M from a burn-in of 10,000 proposals, as in Azadi et al. 2019).
+        """
+        if rejection is None:
+            rejection = self.cfg.rejection == "drs"
+        if not rejection:
+            return self._draw(n, seed, classes, codes, batch_size)
+        if classes or codes:
+            raise GanforgeError(
+                "rejection sampling draws unconditional samples: drop --class/--code"
+            )
+        samples, _ = rejection_sample(
+            lambda k, s: self._draw(k, s, None, None, batch_size),
+            lambda x: self.game.critic(x.to(self.device))[0].float().cpu(),
+            n,
+            seed,
+            batch=batch_size,
+            beta=self.cfg.drs_beta,
+            burn_in=10_000,
+        )
+        return samples
+
+    @torch.no_grad()
+    def _draw(self, n, seed, classes, codes, batch_size) -> torch.Tensor:
         chunks = []
         for start in range(0, n, batch_size):
             m = min(batch_size, n - start)

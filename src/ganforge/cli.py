@@ -156,6 +156,11 @@ def _add_sample(sub) -> None:
     p.add_argument("--class", dest="classes", help="class K or a list 1,3,7 (conditional runs)")
     p.add_argument("--code", action="append", help="InfoGAN code i=value (0 = categorical)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="G's own samples, without the run's rejection sampling (runs with rejection=drs)",
+    )
     p.set_defaults(func=_cmd_sample)
 
 
@@ -172,7 +177,11 @@ def _cmd_sample(args) -> int:
         raise GanforgeError(f"bad --out {out}: use a .png or .npy file name")
     run = api.load_run(args.run, device=args.device)
     images = run.sample(
-        args.n, args.seed, classes=_parse_classes(args.classes), codes=_parse_codes(args.code)
+        args.n,
+        args.seed,
+        classes=_parse_classes(args.classes),
+        codes=_parse_codes(args.code),
+        rejection=False if args.raw else None,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npy":

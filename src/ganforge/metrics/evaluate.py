@@ -269,6 +269,8 @@ def evaluate_target(
         images = run.sample(n, seed, classes=classes)
         result = evaluate_images(images, dataset, wanted, features, y, seed)
         result["info"]["target"] = f"{target} (step {run.step})"
+        if run.cfg.rejection == "drs":  # what run.sample gives: G filtered by D
+            result["info"]["sampling"] = "discriminator rejection sampling (rejection=drs)"
         return result
     if target.suffix != ".npy":
         raise GanforgeError(f"{target}: TARGET must be a run directory or a .npy file")
