@@ -30,3 +30,10 @@ def _offline(monkeypatch, tmp_path):
     """No test may download: the IDX search ends at the local places."""
     monkeypatch.setenv("GANFORGE_OFFLINE", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp_path(monkeypatch, tmp_path):
+    """Every test runs in its own temporary folder, so commands with default output folders
+    (runs/...) never write into the checkout."""
+    monkeypatch.chdir(tmp_path)
