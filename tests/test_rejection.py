@@ -165,3 +165,29 @@ def test_a_drs_run_samples_through_its_discriminator(cli, tmp_path):
     a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
     assert a.shape == b.shape == (20, 1, 8, 8) and not np.array_equal(a, b)
     np.testing.assert_array_equal(b, run.sample(20, 0, rejection=False).numpy())
+
+
+def test_eval_scores_what_sample_gives_and_raw_skips_drs(cli, tmp_path, monkeypatch):
+    from ganforge import api
+    from ganforge.metrics import evaluate
+    from robust_util import tiny_args, tiny_folder
+
+    folder = tiny_folder(tmp_path / "imgs")
+    run_dir = tmp_path / "run"
+    rc, _, err = cli(*tiny_args(folder, run_dir, 10, "--set", "rejection=drs"))
+    assert rc == 0, err
+    seen = []
+
+    def fake_scores(images, *a, **k):
+        seen.append(images)
+        return {"kid": 0.0, "info": {}}
+
+    monkeypatch.setattr(evaluate, "evaluate_images", fake_scores)
+    res = evaluate.evaluate_target(run_dir, dataset="x", metrics="kid", n=50, seed=2)
+    assert "rejection=drs" in res["info"]["sampling"]
+    res_raw = evaluate.evaluate_target(run_dir, dataset="x", metrics="kid", n=50, seed=2, raw=True)
+    assert "sampling" not in res_raw["info"]
+    run = api.load_run(run_dir)
+    assert torch.equal(seen[0], run.sample(50, 2))
+    assert torch.equal(seen[1], run.sample(50, 2, rejection=False))
+    assert not torch.equal(seen[0], seen[1])

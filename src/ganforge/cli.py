@@ -523,6 +523,11 @@ def _add_eval(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--best", action="store_true", help="use the run's best checkpoint")
     p.add_argument("--allow-small", action="store_true", help="allow FD on < 2048 samples (warns)")
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="score G's own samples, without the run's rejection sampling (rejection=drs)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON object as the last line")
     p.set_defaults(func=_cmd_eval)
 
@@ -549,6 +554,7 @@ def _cmd_eval(args) -> int:
         seed=args.seed,
         labels=args.labels,
         which="best" if args.best else "latest",
+        raw=args.raw,
     )
     info = result.pop("info")
     if "fid" in wanted and info["n"] < MIN_SAMPLES:

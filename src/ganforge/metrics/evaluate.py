@@ -246,8 +246,10 @@ def evaluate_target(
     seed: int = 0,
     labels: str | Path | None = None,
     which: str = "latest",
+    raw: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate a run directory (samples from its generator, EMA if present) or a .npy file."""
+    """Evaluate a run directory (samples from its generator, EMA if present; through its D
+    for a run trained with rejection=drs unless ``raw``) or a .npy file."""
     wanted = parse_metrics(metrics)
     target = Path(target)
     if target.is_dir():
@@ -266,10 +268,10 @@ def evaluate_target(
                 )
             classes = list(range(k))
             y = torch.tensor([classes[i % k] for i in range(n)])
-        images = run.sample(n, seed, classes=classes)
+        images = run.sample(n, seed, classes=classes, rejection=False if raw else None)
         result = evaluate_images(images, dataset, wanted, features, y, seed)
         result["info"]["target"] = f"{target} (step {run.step})"
-        if run.cfg.rejection == "drs":  # what run.sample gives: G filtered by D
+        if run.cfg.rejection == "drs" and not raw:  # what run.sample gave: G filtered by D
             result["info"]["sampling"] = "discriminator rejection sampling (rejection=drs)"
         return result
     if target.suffix != ".npy":
