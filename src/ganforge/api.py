@@ -79,6 +79,12 @@ class LoadedRun:
     step: int
     device: torch.device
 
+    @property
+    def uses_rejection(self) -> bool:
+        """Whether :meth:`sample` filters G through D by default (run trained with
+        rejection=drs)."""
+        return self.cfg.rejection == "drs"
+
     def sample(
         self,
         n: int = 64,
@@ -95,7 +101,7 @@ class LoadedRun:
         M from a burn-in of 10,000 proposals, as in Azadi et al. 2019).
         """
         if rejection is None:
-            rejection = self.cfg.rejection == "drs"
+            rejection = self.uses_rejection
         if not rejection:
             return self._draw(n, seed, classes, codes, batch_size)
         if classes or codes:
@@ -104,7 +110,7 @@ class LoadedRun:
             )
         samples, _ = rejection_sample(
             lambda k, s: self._draw(k, s, None, None, batch_size),
-            lambda x: self.game.critic(x.to(self.device))[0].float().cpu(),
+            lambda x: self.game.critic(x.to(self.device))[0],  # made double/CPU there
             n,
             seed,
             batch=batch_size,

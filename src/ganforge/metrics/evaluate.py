@@ -268,10 +268,11 @@ def evaluate_target(
                 )
             classes = list(range(k))
             y = torch.tensor([classes[i % k] for i in range(n)])
-        images = run.sample(n, seed, classes=classes, rejection=False if raw else None)
+        drs = run.uses_rejection and not raw
+        images = run.sample(n, seed, classes=classes, rejection=drs)
         result = evaluate_images(images, dataset, wanted, features, y, seed)
         result["info"]["target"] = f"{target} (step {run.step})"
-        if run.cfg.rejection == "drs" and not raw:  # what run.sample gave: G filtered by D
+        if drs:
             result["info"]["sampling"] = "discriminator rejection sampling (rejection=drs)"
         return result
     if target.suffix != ".npy":
