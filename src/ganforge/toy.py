@@ -9,6 +9,7 @@ the data are fresh samples of the mixture for every batch. Metrics follow VEEGAN
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -184,7 +185,7 @@ def _drs_logit(cfg: Config, game: AdversarialGame, mixture: ToyMixture):
     if not cfg.drs_calibration:
         return lambda x: game.critic(x)[0]
     rng = torch.Generator().manual_seed(cfg.seed + 2)  # the data stream of training is seed + 1
-    draws = iter(range(cfg.drs_calibration))
+    draws = itertools.count()
     classifier = fit_ratio_classifier(
         ToyDiscriminator(2, cfg.d_width, "none", fourier=cfg.drs_fourier),
         real=lambda n: mixture.sample(n, rng),
