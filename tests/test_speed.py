@@ -97,10 +97,106 @@ def test_penalised_critic_is_not_compiled():
             self.G, self.D = nn.Linear(2, 2), nn.Linear(2, 1)
 
     game = G()
-    assert compile_players(game, get_recipe("wgan-gp").config()) == ["G"]
+    assert [w.name for w in compile_players(game, get_recipe("wgan-gp").config())] == ["G"]
     assert "forward" not in game.D.__dict__
     game = G()
-    assert compile_players(game, get_recipe("dcgan").config()) == ["G", "D"]
+    assert [w.name for w in compile_players(game, get_recipe("dcgan").config())] == ["G", "D"]
+
+
+class _Clock:
+    """A fake clock: each step takes the time the test says its mode takes."""
+
+    def __init__(self, trial, seconds):
+        self.trial, self.seconds, self.now, self.started = trial, seconds, 0.0, False
+
+    def __call__(self):
+        if self.started:  # end of a step: advance by that mode's duration
+            self.now += self.seconds[self.trial.mode()]
+        self.started = not self.started
+        return self.now
+
+
+def _run_trial(seconds, steps=3):
+    from ganforge.training.compiled import CompileTrial
+
+    calls = {"compiled": 0, "eager": 0}
+
+    def fake_compile(fn, **_):
+        def run(*a, **k):
+            calls["compiled"] += 1
+            return fn(*a, **k)
+
+        return run
+
+    g, d = nn.Linear(2, 2), nn.Linear(2, 1)
+    orig, torch.compile = torch.compile, fake_compile
+    try:
+        wrappers = [compile_forward(g, "G"), compile_forward(d, "D")]
+        trial = CompileTrial(wrappers, steps)
+        trial.clock = _Clock(trial, seconds)
+        modes, done = [], False
+        while not done:
+            modes.append(trial.mode())
+            trial.start_step()
+            d(g(torch.ones(1, 2)))
+            done = trial.end_step()
+        report = trial.decide(*trial.medians())
+        d(g(torch.ones(1, 2)))  # a step after the decision
+    finally:
+        torch.compile = orig
+    return trial, modes, report, calls["compiled"]
+
+
+def test_compile_trial_keeps_compiled_only_when_faster():
+    trial, modes, report, compiled_calls = _run_trial({"compiled": 0.5, "eager": 2.0})
+    assert modes == ["compiled"] * 3 + ["eager", "compiled", "eager", "compiled", "eager"]
+    assert trial.times == {"compiled": [0.5] * 3, "eager": [2.0] * 3}  # warm-up not timed
+    assert trial.decision == "compiled"
+    assert report == (
+        "ganforge: torch.compile kept (500.0 ms/step compiled vs 2000.0 eager, "
+        "medians of 3 steps each)"
+    )
+    assert compiled_calls == 2 * 5 + 2  # 5 compiled steps x (G, D), then the step after
+    trial, _, report, compiled_calls = _run_trial({"compiled": 0.03, "eager": 0.02})
+    assert trial.decision == "eager"
+    assert report == (
+        "ganforge: torch.compile did not help (30.0 ms/step compiled vs 20.0 eager, "
+        "medians of 3 steps each); running eagerly"
+    )
+    assert compiled_calls == 2 * 5  # nothing compiled after the decision
+    assert all(w.use_eager and w.compiled is None for w in trial.wrappers)
+
+
+def _slow_compile(fn, **_):
+    import time
+
+    def run(*a, **k):
+        time.sleep(0.05)
+        return fn(*a, **k)
+
+    return run
+
+
+def test_compile_that_does_not_help_falls_back_to_eager(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch, "compile", _slow_compile)
+    six = ("--steps", "6")  # 2 warm-up steps, then 2 compiled and 2 eager
+    rc, out, err = train(cli, tmp_path / "s", *six, "--compile", "--set", "compile_trial=2")
+    assert rc == 0, err
+    report = [ln for ln in err.splitlines() if "torch.compile" in ln]
+    assert len(report) == 1 and report[0].startswith("ganforge: torch.compile did not help (")
+    assert report[0].endswith("medians of 2 steps each); running eagerly")
+    compiled_ms = float(report[0].split("(")[1].split(" ms/step")[0])
+    assert compiled_ms >= 100  # G and D each slept 50 ms in every compiled step
+    assert json.loads((tmp_path / "s" / "config.json").read_text())["compile_trial"] == 2
+    # the same weights as an uncompiled run: the trial only changes which forward runs
+    rc, _, err = train(cli, tmp_path / "e", *six)
+    assert rc == 0, err
+    a = load_file(tmp_path / "s" / "checkpoints" / "step-000006.safetensors")
+    b = load_file(tmp_path / "e" / "checkpoints" / "step-000006.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # compile_trial=0 keeps the compiled forwards without timing them: no report
+    rc, _, err = train(cli, tmp_path / "k", *six, "--compile", "--set", "compile_trial=0")
+    assert rc == 0 and "torch.compile" not in err
 
 
 def test_bf16_training_has_finite_losses(cli, tmp_path):

@@ -63,7 +63,11 @@ def _add_train(sub) -> None:
     p.add_argument("--out", help="run directory (default runs/RECIPE-DATASET-TIME)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--precision", choices=["fp32", "bf16", "fp16"])
-    p.add_argument("--compile", action="store_true", help="torch.compile the models")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile G and D; kept only if training steps get faster (compile_trial)",
+    )
     p.add_argument(
         "--set",
         dest="sets",

@@ -83,6 +83,12 @@ class Config:
     device: str = _f("auto", "where to train", ("auto", "cpu", "cuda"))
     precision: str = _f("fp32", "arithmetic precision", ("fp32", "bf16", "fp16"))
     compile: bool = _f(False, "torch.compile the models (falls back when unavailable)")
+    compile_trial: int = _f(
+        10,
+        "with compile: after 2 warm-up steps, time this many steps with compiled and as many "
+        "with eager forwards, alternately, and keep the faster; 0 = keep compiled untimed",
+        minimum=0,
+    )
     channels_last: bool = _f(True, "channels_last memory format for conv models")
     threads: int = _f(0, "CPU threads for torch ops; 0 = torch's default (one per core)", minimum=0)
     # tricks

@@ -5,13 +5,17 @@ forward. Compilation happens lazily, at the first call (the first training step)
 raises (no C++ compiler, an unsupported operator, a backend bug), the wrapper prints one
 warning line, switches that module to eager mode for good and re-runs the call eagerly. A
 failure that is a genuine error of the model is raised again by the eager call, so nothing is
-hidden. Parameters and buffers are untouched: ``state_dict`` keys and checkpoints are the same
+hidden. Where compiling works but does not help, :class:`CompileTrial` notices: it times
+training steps with the compiled and the eager forwards alternately and keeps the faster. Parameters and buffers are untouched: ``state_dict`` keys and checkpoints are the same
 with and without compilation, and a ``deepcopy`` of the module (an EMA copy) runs eagerly.
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -26,9 +30,10 @@ class CompiledForward:
         self.eager = type(module).forward.__get__(module)
         self.compiled: Any = None
         self.failed = False
+        self.use_eager = False  # set by CompileTrial: eager for a timed step, or for good
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.failed:
+        if self.failed or self.use_eager:
             return self.eager(*args, **kwargs)
         try:
             if self.compiled is None:
@@ -67,14 +72,14 @@ def uncompile(module: nn.Module) -> None:
 NEEDS_DOUBLE_BACKWARD = ("gp", "gp-one-sided", "slope", "r1")
 
 
-def compile_players(game: nn.Module, cfg: Any) -> list[str]:
-    """Compile G's and D's forward passes (``cfg.compile``); returns the names compiled.
+def compile_players(game: nn.Module, cfg: Any) -> list[CompiledForward]:
+    """Compile G's and D's forward passes (``cfg.compile``); returns their wrappers.
 
     D is left eager when its penalty differentiates through a gradient (gp, slope, r1):
     compiled graphs do not support double backward. Players held in a ``ModuleDict``
     (two generators, two critics) are compiled one by one.
     """
-    names: list[str] = []
+    wrappers: list[CompiledForward] = []
     players = {"G": game.G}
     if cfg.penalty == "none" or not cfg.penalty_weight or cfg.penalty not in NEEDS_DOUBLE_BACKWARD:
         players["D"] = game.D
@@ -82,6 +87,74 @@ def compile_players(game: nn.Module, cfg: Any) -> list[str]:
         parts = module.items() if isinstance(module, nn.ModuleDict) else [(None, module)]
         for key, part in parts:
             label = name if key is None else f"{name}.{key}"
-            compile_forward(part, label)
-            names.append(label)
-    return names
+            wrappers.append(compile_forward(part, label))
+    return wrappers
+
+
+class CompileTrial:
+    """Keep ``torch.compile`` only where it makes training steps faster.
+
+    The first ``warmup`` steps run compiled (they include the compilation itself and are not
+    timed). The next ``2 * steps`` steps alternate compiled and eager forwards; both compute
+    the same function of the same parameters, so training goes on normally meanwhile. Then the
+    medians decide: compiled stays only if its median step is faster. A run on several
+    processes decides on the slowest rank's medians, so every rank takes the same decision.
+    ``sync`` waits for the device before each clock reading (CUDA runs asynchronously).
+    """
+
+    def __init__(
+        self,
+        wrappers: Sequence[CompiledForward],
+        steps: int,
+        *,
+        warmup: int = 2,
+        sync: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
+        self.wrappers, self.steps, self.warmup = list(wrappers), steps, warmup
+        self.sync, self.clock = sync, clock
+        self.times: dict[str, list[float]] = {"compiled": [], "eager": []}
+        self.n, self._t = 0, 0.0
+        self.decision: str | None = None
+
+    def mode(self) -> str:
+        """Which forwards the current step uses: "compiled" or "eager"."""
+        if self.n < self.warmup:
+            return "compiled"
+        return ("compiled", "eager")[(self.n - self.warmup) % 2]
+
+    def start_step(self) -> None:
+        eager = self.mode() == "eager"
+        for w in self.wrappers:
+            w.use_eager = eager
+        self.sync()
+        self._t = self.clock()
+
+    def end_step(self) -> bool:
+        """Record the step; True once both modes have ``steps`` timings (time to decide)."""
+        self.sync()
+        dt = self.clock() - self._t
+        if self.n >= self.warmup:
+            self.times[self.mode()].append(dt)
+        self.n += 1
+        return len(self.times["eager"]) >= self.steps
+
+    def medians(self) -> tuple[float, float]:
+        """Median seconds per step, compiled and eager."""
+        return statistics.median(self.times["compiled"]), statistics.median(self.times["eager"])
+
+    def decide(self, compiled_s: float, eager_s: float) -> str:
+        """Apply the decision for these medians; returns the one-line report."""
+        keep = compiled_s < eager_s
+        self.decision = "compiled" if keep else "eager"
+        for w in self.wrappers:
+            w.use_eager = not keep
+            if not keep:
+                w.compiled = None  # free the compiled graphs
+        figures = (
+            f"{1000 * compiled_s:.1f} ms/step compiled vs {1000 * eager_s:.1f} eager, "
+            f"medians of {len(self.times['eager'])} steps each"
+        )
+        if keep:
+            return f"ganforge: torch.compile kept ({figures})"
+        return f"ganforge: torch.compile did not help ({figures}); running eagerly"

@@ -137,10 +137,14 @@ class Trainer:
             self.game.d_optimizer = self.opt_d
         self.scaler = precision.grad_scaler(cfg.precision, self.device)
         self.ema = EMA(self.game.G, cfg.ema) if cfg.ema else None
+        self.compile_trial = None
         if cfg.compile:  # after the EMA copy, which stays eager
-            from ganforge.training.compiled import compile_players
+            from ganforge.training.compiled import CompileTrial, compile_players
 
-            compile_players(self.game, cfg)
+            wrappers = compile_players(self.game, cfg)
+            if cfg.compile_trial and wrappers:
+                sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
+                self.compile_trial = CompileTrial(wrappers, cfg.compile_trial, sync=sync)
         if cfg.batch_size % self.dist.world_size:
             raise ConfigError(
                 f"bad value {cfg.batch_size} for 'batch_size': must divide by the "
@@ -305,6 +309,16 @@ class Trainer:
         write_json(path, info)
 
     # -- the loop -----------------------------------------------------------------------
+    def _end_compile_trial(self) -> None:
+        """Keep the compiled forwards only if they made steps faster (on every rank)."""
+        trial, self.compile_trial = self.compile_trial, None
+        if all(w.failed for w in trial.wrappers):
+            return  # each failure already printed its warning
+        compiled_s, eager_s = distributed.agree(self.dist, list(trial.medians()), self.device)
+        report = trial.decide(compiled_s, eager_s)
+        if self.dist.is_main:
+            print(report, file=sys.stderr, flush=True)
+
     def _on_signal(self, signum, frame) -> None:  # noqa: ARG002
         self._stop_signal = signum
 
@@ -344,6 +358,8 @@ class Trainer:
         try:
             while True:
                 self._schedule_lr(total, deadline)
+                if self.compile_trial:
+                    self.compile_trial.start_step()
                 # discriminator: d_steps updates, each on a fresh real batch
                 for i in range(cfg.d_steps):
                     batch = next(self.batches)
@@ -362,6 +378,8 @@ class Trainer:
                     distributed.broadcast_buffers(self.dist, game)
                 if self.ema:
                     self.ema.update()
+                if self.compile_trial and self.compile_trial.end_step():
+                    self._end_compile_trial()
                 self.step += 1
                 logs.update(g_logs)
                 logs["d_loss"], logs["g_loss"] = loss_d.detach(), loss_g.detach()
