@@ -82,7 +82,9 @@ class Config:
     seed: int = _f(0, "random seed", minimum=0)
     device: str = _f("auto", "where to train", ("auto", "cpu", "cuda"))
     precision: str = _f("fp32", "arithmetic precision", ("fp32", "bf16", "fp16"))
-    compile: bool = _f(False, "torch.compile the models (falls back when unavailable)")
+    compile: bool = _f(
+        False, "torch.compile G and D (eager where it fails or is slower; see compile_trial)"
+    )
     compile_trial: int = _f(
         10,
         "with compile: after 2 warm-up steps, time this many steps with compiled and as many "
