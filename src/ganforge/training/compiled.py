@@ -6,8 +6,9 @@ raises (no C++ compiler, an unsupported operator, a backend bug), the wrapper pr
 warning line, switches that module to eager mode for good and re-runs the call eagerly. A
 failure that is a genuine error of the model is raised again by the eager call, so nothing is
 hidden. Where compiling works but does not help, :class:`CompileTrial` notices: it times
-training steps with the compiled and the eager forwards alternately and keeps the faster. Parameters and buffers are untouched: ``state_dict`` keys and checkpoints are the same
-with and without compilation, and a ``deepcopy`` of the module (an EMA copy) runs eagerly.
+training steps with the compiled and the eager forwards alternately and keeps the faster.
+Parameters and buffers are untouched: ``state_dict`` keys and checkpoints are the same with
+and without compilation, and a ``deepcopy`` of the module (an EMA copy) runs eagerly.
 """
 
 from __future__ import annotations
