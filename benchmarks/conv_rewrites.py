@@ -75,23 +75,21 @@ def main() -> None:
         conv = nn.Conv2d(cin, cout, 4, 2, 1).to(memory_format=cl)
         x = torch.randn(n, cin, side, side).contiguous(memory_format=cl)
         x.requires_grad_(cin > 1)  # D's first layer needs no input gradient
-        diff = (conv(x) - conv_s2_as_s2d(x, conv.weight, conv.bias)).abs().max().item()
-        a = fwd_bwd_ms(conv, x, args.reps)
-        b = fwd_bwd_ms(lambda t, c=conv: conv_s2_as_s2d(t, c.weight, c.bias), x, args.reps)
-        print(
-            f"| D conv {cin}->{cout} @{side} (space-to-depth) | {a:.1f} | {b:.1f} | "
-            f"{a / b:.2f} | {diff:.1e} |"
-        )
+        name = f"D conv {cin}->{cout} @{side} (space-to-depth)"
+        print_row(name, conv, conv_s2_as_s2d, x, args.reps)
     for cin, cout, side in ((128, 64, 7), (64, 1, 14)):
         conv_t = nn.ConvTranspose2d(cin, cout, 4, 2, 1).to(memory_format=cl)
         y = torch.randn(n, cin, side, side).contiguous(memory_format=cl).requires_grad_(True)
-        diff = (conv_t(y) - conv_t_as_subpixel(y, conv_t.weight, conv_t.bias)).abs().max().item()
-        a = fwd_bwd_ms(conv_t, y, args.reps)
-        b = fwd_bwd_ms(lambda t, c=conv_t: conv_t_as_subpixel(t, c.weight, c.bias), y, args.reps)
-        print(
-            f"| G conv-T {cin}->{cout} @{side} (sub-pixel) | {a:.1f} | {b:.1f} | "
-            f"{a / b:.2f} | {diff:.1e} |"
-        )
+        name = f"G conv-T {cin}->{cout} @{side} (sub-pixel)"
+        print_row(name, conv_t, conv_t_as_subpixel, y, args.reps)
+
+
+def print_row(name: str, layer: nn.Module, rewrite, x: torch.Tensor, reps: int) -> None:
+    """Check ``rewrite`` against ``layer`` on ``x``, time both and print one table row."""
+    diff = (layer(x) - rewrite(x, layer.weight, layer.bias)).abs().max().item()
+    a = fwd_bwd_ms(layer, x, reps)
+    b = fwd_bwd_ms(lambda t: rewrite(t, layer.weight, layer.bias), x, reps)
+    print(f"| {name} | {a:.1f} | {b:.1f} | {a / b:.2f} | {diff:.1e} |")
 
 
 if __name__ == "__main__":
