@@ -41,8 +41,8 @@ def test_compile_failure_falls_back_to_eager_with_one_warning(cli, tmp_path, mon
     assert all(torch.equal(a[k], b[k]) for k in a)  # only the config metadata differs
 
 
-def test_compiled_forward_uses_compiled_fn_and_keeps_state_dict():
-    calls = []
+def _counting_compile(calls):
+    """A stand-in for torch.compile: the function itself, counting its calls in ``calls``."""
 
     def fake_compile(fn, **_):
         def run(*a, **k):
@@ -51,6 +51,12 @@ def test_compiled_forward_uses_compiled_fn_and_keeps_state_dict():
 
         return run
 
+    return fake_compile
+
+
+def test_compiled_forward_uses_compiled_fn_and_keeps_state_dict():
+    calls = []
+    fake_compile = _counting_compile(calls)
     m = nn.Linear(3, 2)
     keys = list(m.state_dict())
     orig = torch.compile
@@ -120,16 +126,8 @@ def _run_trial(seconds, steps=3):
     from ganforge.training.compiled import CompileTrial
 
     calls = []
-
-    def fake_compile(fn, **_):
-        def run(*a, **k):
-            calls.append(1)
-            return fn(*a, **k)
-
-        return run
-
     g, d = nn.Linear(2, 2), nn.Linear(2, 1)
-    orig, torch.compile = torch.compile, fake_compile
+    orig, torch.compile = torch.compile, _counting_compile(calls)
     try:
         wrappers = [compile_forward(g, "G"), compile_forward(d, "D")]
         trial = CompileTrial(wrappers, steps)
