@@ -208,6 +208,22 @@ def test_bf16_training_has_finite_losses(cli, tmp_path):
     assert json.loads((tmp_path / "b" / "config.json").read_text())["precision"] == "bf16"
 
 
+def test_bf16_on_a_cpu_without_native_bf16_warns_once(cli, tmp_path, monkeypatch):
+    from ganforge.training import precision
+
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    rc, _, err = train(cli, tmp_path / "w", "--steps", "1", "--precision", "bf16")
+    assert rc == 0, err
+    lines = [ln for ln in err.splitlines() if "bf16" in ln]
+    assert len(lines) == 1 and lines[0].startswith("ganforge: warning: this CPU (")
+    assert lines[0].endswith("precision=fp32 is faster here")
+    rc, _, err = train(cli, tmp_path / "f", "--steps", "1")  # fp32: nothing to say
+    assert rc == 0 and "warning" not in err
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    rc, _, err = train(cli, tmp_path / "n", "--steps", "1", "--precision", "bf16")
+    assert rc == 0 and "warning" not in err
+
+
 def test_fp16_on_cpu_is_refused(cli, tmp_path):
     rc, out, err = train(cli, tmp_path / "h", "--precision", "fp16", "--device", "cpu")
     assert rc == 2

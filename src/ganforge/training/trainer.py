@@ -104,6 +104,9 @@ class Trainer:
         self.device = distributed.init(self.dist, resolve_device(cfg.device))
         apply_threads(cfg)
         precision.check(cfg.precision, self.device)
+        slow = precision.slow_precision_warning(cfg.precision, self.device)
+        if slow and self.dist.is_main:
+            print(slow, file=sys.stderr, flush=True)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._stop_signal: int | None = None
         failure: GanforgeError | None = None
