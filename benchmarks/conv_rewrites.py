@@ -1,7 +1,7 @@
 """Exact rewrites of DCGAN's stride-2 convolutions, timed against the layers themselves.
 
 DCGAN's cost is its 4x4 stride-2 convolutions (D) and transposed convolutions (G). Two exact
-rewrites turn them into stride-1 convolutions, which oneDNN often runs faster:
+rewrites turn them into stride-1 convolutions, which might suit oneDNN's kernels better:
 
 * ``Conv2d(k=4, s=2, p=1)`` = space-to-depth of the padded input (C -> 4C channels, half the
   side), then a 2x2 stride-1 convolution with the same weights rearranged.
