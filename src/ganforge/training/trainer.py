@@ -315,9 +315,10 @@ class Trainer:
     def _end_compile_trial(self) -> None:
         """Keep the compiled forwards only if they made steps faster (on every rank)."""
         trial, self.compile_trial = self.compile_trial, None
+        # every rank joins the collective, even one whose compiles all failed
+        compiled_s, eager_s = distributed.agree(self.dist, list(trial.medians()), self.device)
         if all(w.failed for w in trial.wrappers):
             return  # each failure already printed its warning
-        compiled_s, eager_s = distributed.agree(self.dist, list(trial.medians()), self.device)
         report = trial.decide(compiled_s, eager_s)
         if self.dist.is_main:
             print(report, file=sys.stderr, flush=True)
