@@ -69,6 +69,14 @@ class Game(nn.Module):
     def render(self, G: nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
 
+    def extra_state(self) -> dict[str, Any]:
+        """State outside G and D that a step depends on (e.g. an image pool); saved in every
+        checkpoint so that a resumed run continues exactly."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`extra_state`."""
+
     def describe(self) -> dict[str, Any]:
         """Facts about the game saved with the run (shapes, classes, ...)."""
         return {}

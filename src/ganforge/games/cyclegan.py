@@ -129,6 +129,13 @@ class CycleGANGame(Game):
             logs["identity"] = idt.detach()
         return loss, logs
 
+    def extra_state(self) -> dict[str, Any]:
+        return {"pool_a": self.pool_a.state_dict(), "pool_b": self.pool_b.state_dict()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.pool_a.load_state_dict(state["pool_a"], self.cfg.channels_last)
+        self.pool_b.load_state_dict(state["pool_b"], self.cfg.channels_last)
+
     # -- views ----------------------------------------------------------------------------
     def fixed_inputs(self, n: int, seed: int, device="cpu", **kw: Any) -> dict[str, torch.Tensor]:
         if self._grid is None or kw.get("classes") or kw.get("codes"):

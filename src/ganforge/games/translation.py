@@ -61,6 +61,18 @@ class ImagePool:
         self.images: list[torch.Tensor] = []
         self.gen = torch.Generator().manual_seed(seed)
 
+    def state_dict(self) -> dict[str, Any]:
+        """The stored images (as one tensor) and the RNG, for an exact resume."""
+        images = torch.cat(self.images) if self.images else torch.zeros(0)
+        return {"images": images, "rng": self.gen.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any], channels_last: bool = False) -> None:
+        images = state["images"]
+        if channels_last and images.dim() == 4:
+            images = images.contiguous(memory_format=torch.channels_last)
+        self.images = [img.unsqueeze(0).clone() for img in images] if images.numel() else []
+        self.gen.set_state(state["rng"])
+
     def query(self, images: torch.Tensor) -> torch.Tensor:
         if self.size == 0:
             return images

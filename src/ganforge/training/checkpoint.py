@@ -180,3 +180,24 @@ def prune(directory: str | Path, keep: int) -> None:
     for path in checkpoint_files(directory)[:-keep]:
         with contextlib.suppress(OSError):
             path.unlink()
+
+
+@torch.no_grad()
+def restore_optimizer_layout(opt: torch.optim.Optimizer) -> None:
+    """Lay every per-parameter state tensor out in memory like its parameter.
+
+    Checkpoints store tensors contiguous, and ``Optimizer.load_state_dict`` keeps that layout.
+    The fused Adam kernel walks a parameter and its moments as raw memory, so moments in
+    standard order beside channels_last weights are applied to the wrong elements and a
+    resumed run silently diverges from the uninterrupted one. ``empty_like`` keeps the
+    parameter's strides; the values are copied over unchanged.
+    """
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for name, value in opt.state.get(p, {}).items():
+                if (
+                    torch.is_tensor(value)
+                    and value.shape == p.shape
+                    and value.stride() != p.stride()
+                ):
+                    opt.state[p][name] = torch.empty_like(p, dtype=value.dtype).copy_(value)

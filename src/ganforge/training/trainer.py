@@ -201,6 +201,7 @@ class Trainer:
             "optim": {"g": self.opt_g.state_dict(), "d": self.opt_d.state_dict()},
             "scaler": self.scaler.state_dict() if self.scaler else None,
             "batches": self.batches.state_dict(),
+            "game_state": self.game.extra_state(),
             "rng": rng,
         }
 
@@ -233,6 +234,8 @@ class Trainer:
             self.game.D.load_state_dict(state["models"]["D"])
             self.opt_g.load_state_dict(state["optim"]["g"])
             self.opt_d.load_state_dict(state["optim"]["d"])
+            for opt in (self.opt_g, self.opt_d):
+                ckpt.restore_optimizer_layout(opt)
             if self.ema and state.get("ema"):
                 self.ema.load_state_dict(state["ema"], updates=int(state["step"]))
         except (RuntimeError, KeyError, ValueError) as exc:
@@ -245,6 +248,7 @@ class Trainer:
         if self.scaler and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         self.batches.load_state_dict(state["batches"])
+        self.game.load_extra_state(state.get("game_state") or {})
         self.step = int(state["step"])
         torch.set_rng_state(state["rng"]["torch"])
         if "cuda" in state["rng"] and self.device.type == "cuda":
