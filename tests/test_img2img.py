@@ -270,6 +270,25 @@ def test_cyclegan_recipe_trains_with_lr_decay_and_translates(cli, tmp_path):
     assert 0 < scores["cycle_l1"]["A"] < 1 and scores["cycle_l1_pm1"]["A"] > scores["cycle_l1"]["A"]
 
 
+def test_cyclegan_generator_adversarial_term_is_not_halved():
+    """Zhu et al. 2017 (and their MSE-against-1 code): L_GAN(G) = E[(D_Y(G(x)) - 1)^2] with no
+    1/2, so that cycle 10 / identity 5 are the effective weights (issue 16.2)."""
+    from ganforge.games.cyclegan import CycleGANGame
+    from ganforge.recipes import get_recipe
+
+    cfg = get_recipe("cyclegan").config(g_width=4, d_width=4, cycle_weight=0.0)
+    game = CycleGANGame(cfg, (1, 16, 16))
+    torch.manual_seed(0)
+    u8 = torch.randint(0, 256, (2, 2, 1, 16, 16), dtype=torch.uint8)
+    loss, _ = game.g_loss((u8[0], u8[1]), 0)
+    a, b = game._unit(u8[0]), game._unit(u8[1])
+    with torch.no_grad():
+        d_b = game.D["B"](game.G["AB"](a)).flatten()
+        d_a = game.D["A"](game.G["BA"](b)).flatten()
+    expected = ((d_b - 1) ** 2).mean() + ((d_a - 1) ** 2).mean()
+    torch.testing.assert_close(loss.detach(), expected)
+
+
 def test_translate_errors(cli, tmp_path):
     rc, _, err = cli("translate", tmp_path / "nope", "--eval")
     assert rc == 2 and err.startswith("ganforge: error:")

@@ -4,7 +4,8 @@ Two generators G: X -> Y and F: Y -> X and two discriminators D_X, D_Y, with the
 adversarial loss (Mao et al. 2017) of the paper (section 4):
 
     L_D_Y = 1/2 E[(D_Y(y) - 1)^2] + 1/2 E[D_Y(G(x))^2]    (same for D_X with F, x)
-    L_GAN(G) = 1/2 E[(D_Y(G(x)) - 1)^2]
+    L_GAN(G) = E[(D_Y(G(x)) - 1)^2]          (no 1/2: only D's loss is halved, as in the
+                                              reference code's MSE against 1)
     L_cyc = E[|F(G(x)) - x|_1] + E[|G(F(y)) - y|_1]                              (eq. 2)
     L_idt = E[|G(y) - y|_1] + E[|F(x) - x|_1]                                 (section 5.2)
     L_G,F = L_GAN(G) + L_GAN(F) + lambda L_cyc + mu lambda L_idt
@@ -38,6 +39,13 @@ from ganforge.models.unet import UNetGenerator
 def cycle_loss(g_xy: nn.Module, g_yx: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """E|F(G(x)) - x| + E|G(F(y)) - y| (Zhu et al. 2017, eq. 2)."""
     return F.l1_loss(g_yx(g_xy(x)), x) + F.l1_loss(g_xy(g_yx(y)), y)
+
+
+def least_squares_g_full(fake: torch.Tensor) -> torch.Tensor:
+    """CycleGAN's generator term E[(D(G(x)) - 1)^2]. LSGAN's own G loss carries a 1/2; Zhu et
+    al. do not, and with it the adversarial term would weigh half, i.e. the effective cycle and
+    identity weights would be 20 and 10 instead of 10 and 5."""
+    return ((fake - 1.0) ** 2).mean()
 
 
 def linear_decay(progress: float, start: float) -> float:
@@ -85,6 +93,8 @@ class CycleGANGame(Game):
 
             apply_spectral_norm(self.D)
         self.d_fn, self.g_fn = get_loss(cfg.loss)
+        if cfg.loss == "least-squares":
+            self.g_fn = least_squares_g_full
         self.pool_a = ImagePool(cfg.pool_size, cfg.seed * 2 + 1)
         self.pool_b = ImagePool(cfg.pool_size, cfg.seed * 2 + 2)
         self._stash: tuple[torch.Tensor, ...] | None = None
