@@ -210,6 +210,12 @@ class Config:
             raise ConfigError("bad value for 'beta1'/'beta2': Adam betas must be < 1")
         if self.ema >= 1:
             raise ConfigError(f"bad value {self.ema} for 'ema': the decay must be < 1")
+        if self.ema and self.game != "adversarial" and self.g_norm == "batch":
+            raise ConfigError(
+                f"ema does not work with game={self.game} and g_norm=batch: the averaged G's "
+                "BatchNorm statistics are re-estimated from latents, and this G takes images; "
+                "use --set g_norm=instance, or ema=0"
+            )
         if self.label_smoothing >= 1:
             raise ConfigError("bad value for 'label_smoothing': must be in [0, 1)")
         if self.drs_beta <= 0:

@@ -27,6 +27,7 @@ from ganforge.metrics.toy import NUM_SAMPLES, mean_se, mode_metrics
 from ganforge.models.toy import ToyDiscriminator
 from ganforge.recipes import RECIPES, get_recipe
 from ganforge.rejection import fit_ratio_classifier, rejection_sample
+from ganforge.training.ema import EMA, STANDING_STATS_SEED
 from ganforge.training.trainer import apply_threads, make_optimizer
 
 # Applied over every recipe on the toys: the benchmark MLPs, 2-D latents, fresh batches.
@@ -99,13 +100,15 @@ class ToyRun:
 
 
 @torch.no_grad()
-def generate(game: AdversarialGame, n: int, seed: int) -> torch.Tensor:
-    """n samples of G in eval mode (BatchNorm running statistics) from a fixed latent seed."""
-    was = game.G.training
-    game.G.eval()
+def generate(game: AdversarialGame, n: int, seed: int, G: torch.nn.Module | None = None):
+    """n samples of G (default: the game's live G; else e.g. its EMA) in eval mode (BatchNorm
+    running statistics) from a fixed latent seed."""
+    G = game.G if G is None else G
+    was = G.training
+    G.eval()
     inputs = game.fixed_inputs(n, seed)
-    x = game.render(game.G, inputs).reshape(n, -1)
-    game.G.train(was)
+    x = game.render(G, inputs).reshape(n, -1)
+    G.train(was)
     return x
 
 
@@ -120,13 +123,21 @@ def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
     opt_g = make_optimizer(cfg, game.G.parameters(), cfg.lr_g)
     opt_d = make_optimizer(cfg, game.D.parameters(), cfg.lr_d)
     game.d_optimizer = opt_d
+    ema = EMA(game.G, cfg.ema) if cfg.ema else None
+
+    def sampler() -> torch.nn.Module:  # the EMA G with its own BatchNorm statistics, if any
+        if ema is None:
+            return game.G
+        ema.standing_statistics(game.prior_inputs, cfg.seed + STANDING_STATS_SEED)
+        return ema.module
+
     batches = ToyBatches(mixture, cfg.batch_size, cfg.seed + 1)
     snap_at = (
         {round(cfg.steps * (i + 1) / snapshots) for i in range(snapshots)} if snapshots else set()
     )
     shots: list[tuple[int, torch.Tensor]] = []
     if snapshots:
-        shots.append((0, generate(game, 500, cfg.seed)))
+        shots.append((0, generate(game, 500, cfg.seed, sampler())))
     # the same schedule for every recipe: lr constant, then linear to 0 after lr_decay_start
     decay_from = min(cfg.lr_decay_start, 1.0) * cfg.steps
     scheds = [
@@ -156,19 +167,22 @@ def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
         loss_g.backward()
         opt_g.step()
         game.D.requires_grad_(True)
+        if ema is not None:
+            ema.update()
         for sched in scheds:
             sched.step()
         if step in snap_at:
-            shots.append((step, generate(game, 500, cfg.seed)))
-    samples = generate(game, NUM_SAMPLES, cfg.seed + 10_000)
+            shots.append((step, generate(game, 500, cfg.seed, sampler())))
+    G = sampler()
+    samples = generate(game, NUM_SAMPLES, cfg.seed + 10_000, G)
     metrics = _metrics(samples, mixture)
     extra: dict[str, Any] = {}
     if cfg.rejection == "drs":  # the benchmark scores what a user samples: G filtered by D
         extra["generator"] = metrics  # G alone, for comparison
         game.D.eval()
         samples, stats = rejection_sample(  # runs under no_grad
-            lambda n, s: generate(game, n, s),
-            _drs_logit(cfg, game, mixture),
+            lambda n, s: generate(game, n, s, G),
+            _drs_logit(cfg, game, mixture, G),
             NUM_SAMPLES,
             cfg.seed + 10_000,
             beta=cfg.drs_beta,
@@ -179,9 +193,10 @@ def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
     return ToyRun(cfg, mixture, game, metrics, samples, seconds, cpu_seconds, shots, extra)
 
 
-def _drs_logit(cfg: Config, game: AdversarialGame, mixture: ToyMixture):
+def _drs_logit(cfg: Config, game: AdversarialGame, mixture: ToyMixture, G: torch.nn.Module):
     """The logit DRS filters with: D's own, or with ``drs_calibration`` > 0 that of a
-    Fourier-feature classifier fitted to the final G (:func:`fit_ratio_classifier`)."""
+    Fourier-feature classifier fitted to the final sampler ``G`` (:func:`fit_ratio_classifier`;
+    with an EMA G, the classifier learns the EMA G's density ratio, which D's logit is not)."""
     if not cfg.drs_calibration:
         return lambda x: game.critic(x)[0]
     rng = torch.Generator().manual_seed(cfg.seed + 2)  # the data stream of training is seed + 1
@@ -189,7 +204,7 @@ def _drs_logit(cfg: Config, game: AdversarialGame, mixture: ToyMixture):
     classifier = fit_ratio_classifier(
         ToyDiscriminator(2, cfg.d_width, "none", fourier=cfg.drs_fourier),
         real=lambda n: mixture.sample(n, rng),
-        fake=lambda n: generate(game, n, (cfg.seed + 20_000) * 1_000_003 + next(draws)),
+        fake=lambda n: generate(game, n, (cfg.seed + 20_000) * 1_000_003 + next(draws), G),
         steps=cfg.drs_calibration,
     )
     return lambda x: classifier(x).reshape(-1)

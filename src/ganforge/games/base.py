@@ -12,6 +12,7 @@ from torch import nn
 
 from ganforge.data.batches import Batches
 from ganforge.data.datasets import ImageData
+from ganforge.errors import ConfigError
 
 Logs = dict[str, torch.Tensor]
 
@@ -62,8 +63,14 @@ class Game(nn.Module):
         None when the budget is open-ended); the trainer applies it before every step."""
         return 1.0
 
-    def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+    def fixed_inputs(self, n: int, seed: int, **kw: Any) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def prior_inputs(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """G's input for ``n`` draws from the prior, on the CPU (EMA standing statistics)."""
+        raise ConfigError(
+            "this game's generator takes images, not latents: ema needs g_norm other than batch"
+        )
 
     @torch.no_grad()
     def render(self, G: nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:

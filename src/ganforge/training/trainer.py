@@ -26,7 +26,7 @@ from ganforge.errors import CheckpointError, ConfigError, GanforgeError
 from ganforge.games import build_game
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed, precision
-from ganforge.training.ema import EMA
+from ganforge.training.ema import EMA, STANDING_STATS_SEED
 from ganforge.training.run_dir import prepare_new, read_json, write_json
 from ganforge.views.grids import save_grid
 
@@ -165,7 +165,7 @@ class Trainer:
         self.wall_before = 0.0  # seconds trained before a resume
         grid_n = 100 if getattr(self.game, "num_classes", 0) else 64
         self.grid_nrow = 10 if grid_n == 100 else 8
-        self.fixed = self.game.fixed_inputs(grid_n, cfg.seed + 1, self.device)
+        self.fixed = self.game.fixed_inputs(grid_n, cfg.seed + 1, self.device, grid=True)
         self.ckpt_dir = self.out / "checkpoints"
         self.last_checkpoint: Path | None = None
         self.best: dict[str, Any] | None = None  # {"step": s, "fid": v} once evaluation runs
@@ -197,7 +197,7 @@ class Trainer:
             "config": self.cfg.to_dict(),
             "game": self.game.describe(),
             "models": {"G": self.game.G.state_dict(), "D": self.game.D.state_dict()},
-            "ema": self.ema.state_dict() if self.ema else None,
+            "ema": self.sampler().state_dict() if self.ema else None,
             "optim": {"g": self.opt_g.state_dict(), "d": self.opt_d.state_dict()},
             "scaler": self.scaler.state_dict() if self.scaler else None,
             "batches": self.batches.state_dict(),
@@ -272,7 +272,15 @@ class Trainer:
 
     # -- views --------------------------------------------------------------------------
     def sampler(self) -> torch.nn.Module:
-        return self.ema.module if self.ema else self.game.G
+        """The generator to sample, evaluate and save: the EMA G (with BatchNorm statistics
+        re-estimated for its own weights) when enabled, else the live G."""
+        if self.ema is None:
+            return self.game.G
+        self.ema.standing_statistics(self._prior_inputs, self.cfg.seed + STANDING_STATS_SEED)
+        return self.ema.module
+
+    def _prior_inputs(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return self.game.prior_inputs(n, generator).to(self.device)
 
     def save_grid(self, path: Path) -> None:
         G = self.sampler()
