@@ -181,3 +181,73 @@ def test_penalty_refusal_names_the_alternatives():
     with pytest.raises(ConfigError, match="penalty=r1"):  # R1 differentiates per sample too
         Config(penalty="r1", d_norm="batch").validate()
     Config(penalty="r1", d_norm="none").validate()
+
+
+# -- PacGAN: every penalty on packed inputs (issue 16.4) ---------------------------------------
+class PackedLinearCritic(nn.Module):
+    """D(pack) = <w, flatten(pack)> with ||w|| = 1: exactly 1-Lipschitz in the packed input.
+    Records what it was given."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        torch.manual_seed(0)
+        w = torch.randn(dim, dtype=torch.float64)
+        self.w = nn.Parameter(w / w.norm())
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x, y=None):
+        self.seen.append(x.detach())
+        return x.flatten(1) @ self.w, x.flatten(1)
+
+
+def _packed_game(penalty: str):
+    from ganforge.games.adversarial import AdversarialGame
+    from ganforge.recipes import get_recipe
+
+    cfg = get_recipe("pacgan").config(penalty=penalty, d_norm="none", g_width=8, d_width=8)
+    game = AdversarialGame(cfg, (1, 4, 4))
+    game.D = PackedLinearCritic(2 * 16)  # pack 2 of 1x4x4 images
+    real = torch.rand(8, 1, 4, 4, dtype=torch.float64) * 2 - 1
+    fake = torch.rand(8, 1, 4, 4, dtype=torch.float64) * 2 - 1
+    return game, real, fake
+
+
+def test_a_1_lipschitz_packed_critic_gets_no_gradient_penalty():
+    """Per sample slice, the old code gave 10 (1/sqrt(2) - 1)^2 = 0.86."""
+    game, real, fake = _packed_game("gp")
+    value = game._penalty(real, fake, None, {})
+    assert abs(float(value)) < 1e-8
+    assert game.D.seen[-1].shape[1:] == (2, 4, 4)  # D saw packs
+
+
+def test_slope_penalty_is_taken_between_packs():
+    """The old code crashed here (D's outputs are per pack, the norms were per sample)."""
+    game, real, fake = _packed_game("slope")
+    value = game._penalty(real, fake, None, {})
+    both = game.D.seen[-1]
+    assert both.shape == (8, 2, 4, 4)  # x1 and x2: 4 packs each
+    x1, x2 = both[:4], both[4:]
+    slope = ((x1 - x2).flatten(1) @ game.D.w).abs() / (x1 - x2).flatten(1).norm(dim=1)
+    expected = game.cfg.penalty_weight * (slope - 1).pow(2).mean()
+    torch.testing.assert_close(value.detach(), expected.detach())
+
+
+def test_gradient_penalty_draws_one_alpha_per_pack():
+    game, real, fake = _packed_game("gp")
+    game._penalty(real, fake, None, {})
+    x_hat, rp, fp = game.D.seen[-1], game._pack(real), game._pack(fake)
+    alpha = (x_hat - fp) / (rp - fp)
+    torch.testing.assert_close(alpha, alpha[:, :1, :1, :1].expand_as(alpha))
+
+
+def test_r1_on_packs_is_not_divided_by_the_pack_size():
+    """||grad D||^2 = ||w||^2 = 1 per pack; weighted gamma/2 -> 0.5 * penalty_weight."""
+    game, real, fake = _packed_game("r1")
+    value = game._penalty(real, fake, None, {})
+    assert float(value) == pytest.approx(0.5 * game.cfg.penalty_weight)
+
+
+def test_toy_slope_penalty_with_packing_trains(cli, tmp_path):
+    args = ["toy", "wgan-slope", "--dataset", "ring8", "--steps", "3", "--set", "pack=2"]
+    rc, _, err = cli(*args, "--out", tmp_path / "t")
+    assert rc == 0, err

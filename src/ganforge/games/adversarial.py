@@ -255,8 +255,12 @@ class AdversarialGame(Game):
         if kind == "none" or not self.cfg.penalty_weight:
             return real.new_zeros(())
 
+        # on packed inputs (PacGAN): D's input is the pack, so interpolation weights, norms
+        # and R1's mean are per pack, never per sample slice of a pack
+        real, fake = self._pack(real), self._pack(fake)
+
         def critic(x):
-            return self.critic(x, y)[0]
+            return self.D(x, y)[0]
 
         if kind in ("gp", "gp-one-sided"):
             value = penalties.gradient_penalty(critic, real, fake, one_sided=kind == "gp-one-sided")
