@@ -21,10 +21,11 @@ def _per_sample_norm(t: torch.Tensor) -> torch.Tensor:
 
 
 def _interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    alpha = torch.rand(
-        (real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype
-    )
-    return torch.lerp(fake.detach(), real.detach(), alpha)
+    """a x + (1 - a) G(z), a ~ U[0, 1] per sample, in the wider of the two dtypes (under bf16
+    autocast G's fakes are bf16 and the real batch float32; lerp needs one dtype)."""
+    dtype = torch.promote_types(real.dtype, fake.dtype)
+    alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=dtype)
+    return torch.lerp(fake.detach().to(dtype), real.detach().to(dtype), alpha)
 
 
 def gradient_penalty(
