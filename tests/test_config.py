@@ -73,3 +73,43 @@ def test_recipes_have_paper_hyperparameters():
     assert gp.d_norm != "batch"
     with pytest.raises(ConfigError, match="unknown recipe 'nope'"):
         get_recipe("nope")
+
+
+@pytest.mark.parametrize(
+    "recipe, key, value",
+    [  # issue 16.7: accepted, then ignored
+        ("pix2pix", "penalty", "gp"),
+        ("cyclegan", "penalty", "r1"),
+        ("pix2pix", "clip", "0.01"),
+        ("cyclegan", "instance_noise", "0.1"),
+        ("hinge-sn", "label_smoothing", "0.1"),
+        ("wgan-gp", "label_smoothing", "0.1"),
+        ("projection", "label_smoothing", "0.2"),
+        # and the family-specific keys outside their family
+        ("dcgan", "l1_weight", "10"),
+        ("dcgan", "cycle_weight", "5"),
+        ("dcgan", "aux_weight", "2"),
+        ("dcgan", "info_weight", "2"),
+        ("gan", "self_attention", "true"),
+        ("dcgan", "drs_beta", "2"),
+        ("dcgan", "penalty_weight", "5"),
+        ("dcgan", "compile_trial", "5"),
+        ("pix2pix", "z_dim", "64"),
+    ],
+)
+def test_keys_that_cannot_act_are_refused(recipe, key, value, cli, tmp_path):
+    rc, _, err = cli("train", recipe, "--set", f"{key}={value}", "--out", tmp_path / "r")
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and f"'{key}' has no effect here: it acts only" in lines[0], err
+    assert not (tmp_path / "r").exists()
+
+
+def test_keys_in_their_family_are_accepted():
+    from ganforge.recipes import get_recipe
+
+    assert get_recipe("dcgan").config(label_smoothing=0.1).label_smoothing == 0.1
+    assert get_recipe("lsgan").config(label_smoothing=0.1).label_smoothing == 0.1
+    assert get_recipe("pix2pix").config(l1_weight=10.0).l1_weight == 10.0
+    assert get_recipe("wgan-gp").config(penalty_weight=5.0).penalty_weight == 5.0
+    assert get_recipe("dcgan").config(instance_noise=0.1, instance_noise_steps=9).instance_noise

@@ -53,24 +53,40 @@ def test_gives_up_with_a_clear_error_when_nothing_is_accepted():
         rejection_sample(propose, logit, 5000, seed=0, batch=1000, max_proposals=5000)
 
 
+DRS_OK = {"rejection": "drs", "d_norm": "none"}
+
+
 @pytest.mark.parametrize(
     "overrides, text",
     [
         ({"loss": "wasserstein"}, "loss=wasserstein"),
         ({"pack": 2, "batch_size": 64}, "pack=2"),
         ({"conditioning": "concat"}, "conditioning=concat"),
+        # issue 16.6: D's logit is not the sampled G's density ratio
+        ({"ema": 0.999}, "ema=0.999 .D's logit is the density ratio of the live G"),
+        ({"label_smoothing": 0.1}, "label_smoothing=0.1"),
+        ({"instance_noise": 0.1}, "instance_noise=0.1"),
+        ({"d_norm": "batch"}, "d_norm=batch .D's eval-mode statistics"),
     ],
 )
 def test_config_refuses_drs_where_the_logit_is_no_density_ratio(overrides, text):
     with pytest.raises(ConfigError, match=text):
-        Config().with_overrides({"rejection": "drs", **overrides})
-    assert Config().with_overrides({"rejection": "drs"}).rejection == "drs"
+        Config().with_overrides({**DRS_OK, **overrides})
+    assert Config().with_overrides(DRS_OK).rejection == "drs"
+
+
+def test_drs_calibration_lifts_the_refusals_on_the_toys():
+    """A classifier fitted after training to the sampled G (EMA or not) estimates its ratio."""
+    cfg = Config().with_overrides(
+        {**DRS_OK, "arch": "toy", "ema": 0.999, "d_norm": "batch", "drs_calibration": 10}
+    )
+    assert cfg.ema == 0.999
 
 
 def test_drs_beta_must_be_positive():
     with pytest.raises(ConfigError, match="bad value 0.0 for 'drs_beta': must be > 0"):
-        Config().with_overrides({"rejection": "drs", "drs_beta": 0.0})
-    assert Config().with_overrides({"drs_beta": 1.5}).drs_beta == 1.5
+        Config().with_overrides({**DRS_OK, "drs_beta": 0.0})
+    assert Config().with_overrides({**DRS_OK, "drs_beta": 1.5}).drs_beta == 1.5
 
 
 def test_m_is_a_high_percentile_of_the_burn_in_and_the_tail_above_is_counted():

@@ -235,7 +235,10 @@ def run_benchmark(
         raise ConfigError(f"bad --seeds {seeds}: must be at least 1")
     best = recipe is None  # the best recipe with its settings; the user's keys still win
     recipe = recipe or BEST_RECIPE[dataset]
-    extra = {**(BEST_SETTINGS[dataset] if best else {}), **(overrides or {})}
+    settings = dict(BEST_SETTINGS[dataset]) if best else {}
+    if str((overrides or {}).get("rejection", "drs")) != "drs":  # the DRS keys would not act
+        settings = {k: v for k, v in settings.items() if not k.startswith(("drs_", "rejection"))}
+    extra = {**settings, **(overrides or {})}
     steps = steps or (BEST_STEPS[dataset] if best else None)
     base_seed = int(extra.pop("seed", 0))
     runs = []
