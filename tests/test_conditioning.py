@@ -231,6 +231,22 @@ def test_infogan_evaluation_codes_follow_the_prior_and_grids_keep_their_pattern(
     assert (shares - 0.1).abs().max() < 0.015, shares
 
 
+def test_conditional_penalty_interpolates_real_and_fake_of_one_class():
+    """With a penalty, fakes take the real batch's labels, so every interpolate joins two
+    images of one class, as Gulrajani et al.'s conditional code (issue 16.9)."""
+    game = make("cgan", penalty="gp", d_norm="layer", loss="wasserstein")
+    seen = []
+    orig = game.generator_input
+    game.generator_input = lambda z, y, c: seen.append(y) or orig(z, y, c)
+    images, labels = batch(8)
+    game.d_loss((images, labels), 0)
+    assert torch.equal(seen[0], labels)
+    plain = make("cgan")
+    plain.generator_input = lambda z, y, c: seen.append(y) or orig(z, y, c)
+    plain.d_loss((images, labels), 0)
+    assert not torch.equal(seen[1], labels)  # without a penalty: labels from the prior
+
+
 # -- the CLI ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):

@@ -134,6 +134,26 @@ def test_unrolled_g_loss_looks_ahead_and_leaves_d_alone():
     assert losses[3] != pytest.approx(losses[0], abs=1e-4)
 
 
+@pytest.mark.parametrize("d_setting", [{"d_norm": "batch"}, {"spectral_norm": True}])
+def test_unrolled_look_ahead_leaves_d_buffers_alone(d_setting):
+    """BatchNorm statistics and spectral norm's power-iteration vectors of D end G's step as
+    after a plain (unroll=0) G step: the look-ahead moves none of them (issue 16.9)."""
+    batch = (ring8().sample(32, torch.Generator().manual_seed(0)), None)
+    buffers = {}
+    for k in (0, 3):
+        torch.manual_seed(0)
+        cfg = toy_config("gan", "ring8", g_width=8, d_width=8, unroll=k, **d_setting)
+        game = AdversarialGame(cfg, (2,))
+        game.d_optimizer = torch.optim.Adam(game.D.parameters(), lr=0.05)
+        game.d_loss(batch, 0)
+        game.D.requires_grad_(False)
+        game.g_loss(batch, 0)[0].backward()
+        buffers[k] = dict(game.D.named_buffers())
+    assert buffers[0]
+    for n, b in buffers[3].items():
+        assert torch.equal(buffers[0][n], b), n
+
+
 def test_toy_cli_json_seeds_and_pictures(cli, tmp_path):
     rc, out, err = cli(
         "toy",

@@ -205,6 +205,10 @@ class AdversarialGame(Game):
         if self.num_classes and labels is None:
             raise ConfigError(f"conditioning={cond} needs labels; the dataset has none")
         z, y, codes = self.latents(real.shape[0], real.device)
+        if self.num_classes and self.cfg.penalty != "none":
+            # fakes of the real batch's classes, so each interpolate of a conditional penalty
+            # joins a real and a fake image of one class (Gulrajani et al. 2017's cond. code)
+            y = labels
         with torch.set_grad_enabled(self.fakes_for_g and torch.is_grad_enabled()):
             fake = self.G(self.generator_input(z, y, codes))
         self._stash = (fake, y, codes) if self.fakes_for_g else None

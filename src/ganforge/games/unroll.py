@@ -5,7 +5,8 @@ the K look-ahead steps are taken on copies of D's weights with ``create_graph=Tr
 gradient flows through them (the paper's full, second-order variant) and D itself is unchanged.
 The update is the D optimiser's own Adam rule continued from its moment estimates when the
 game knows the optimiser (``game.d_optimizer``), else plain gradient descent with lr_d.
-Only the adversarial D loss is unrolled (no penalty, no auxiliary heads).
+Only the adversarial D loss is unrolled (no penalty, no auxiliary heads). D's buffers are
+copied for the look-ahead, so G's step leaves D exactly as it was.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def unrolled_logits(game, real: torch.Tensor, fake: torch.Tensor, y, y_real, ste
     cfg = game.cfg
     named = dict(game.D.named_parameters())
     params = {n: p.detach().requires_grad_(True) for n, p in named.items()}
-    buffers = dict(game.D.named_buffers())
+    # the look-ahead runs on copies of D's buffers (BatchNorm statistics, spectral norm's power
+    # iteration vectors): like its weights, D's state must not move during G's step
+    buffers = {n: b.clone() for n, b in game.D.named_buffers()}
     opt = getattr(game, "d_optimizer", None)
     adam = isinstance(opt, torch.optim.Adam)
     group = opt.param_groups[0] if opt is not None else None
