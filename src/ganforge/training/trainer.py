@@ -27,7 +27,7 @@ from ganforge.games import build_game
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed, precision
 from ganforge.training.ema import EMA
-from ganforge.training.run_dir import prepare_new, read_json, write_json
+from ganforge.training.run_dir import lock_run, prepare_new, read_json, release_run, write_json
 from ganforge.views.grids import save_grid
 
 
@@ -110,9 +110,9 @@ class Trainer:
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._stop_signal: int | None = None
         failure: GanforgeError | None = None
-        if not resume and self.dist.is_main:
+        if self.dist.is_main:  # only rank 0 locks the run folder (run_dir.lock_run)
             try:
-                prepare_new(self.out, force)
+                lock_run(self.out) if resume else prepare_new(self.out, force)
             except GanforgeError as exc:
                 failure = exc
         distributed.check_all_ok(self.dist, failure is None, self.device)
@@ -331,6 +331,7 @@ class Trainer:
             return self._run()
         finally:
             distributed.shutdown(self.dist)
+            release_run(self.out)
 
     def _run(self) -> Summary:
         cfg, game = self.cfg, self.game
