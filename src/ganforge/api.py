@@ -137,11 +137,17 @@ class LoadedRun:
 
 
 def load_run(run: str | Path, device: str = "auto", which: str = "latest") -> LoadedRun:
-    """Load a run directory's latest (or ``best``) checkpoint for sampling and evaluation."""
+    """Load a run directory's latest (or ``best``) checkpoint for sampling and evaluation;
+    ``which="best"`` without a best checkpoint is refused."""
     run = check_run(Path(run))
     cfg = Config.from_dict(read_json(run / "config.json"))
-    if which == "best" and (run / "checkpoints" / "best.safetensors").is_file():
+    if which == "best":  # never silently the latest instead
         path = run / "checkpoints" / "best.safetensors"
+        if not path.is_file():
+            raise CheckpointError(
+                f"{run} has no best checkpoint (checkpoints/best.safetensors is kept only by "
+                "runs trained with eval_every > 0); drop --best to use the latest"
+            )
     else:
         path = ckpt.latest_checkpoint(run / "checkpoints")
     if path is None:

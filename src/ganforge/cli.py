@@ -108,6 +108,16 @@ def _train_overrides(args) -> dict:
     return overrides
 
 
+def _check_budget(args) -> None:
+    """A budget given explicitly must be > 0 (0 used to fall back to one epoch silently)."""
+    for flag in ("steps", "epochs", "minutes"):
+        value = getattr(args, flag)
+        if value is not None and not value > 0:
+            raise GanforgeError(
+                f"bad --{flag} {value:g}: a budget must be > 0 (omit it to train one epoch)"
+            )
+
+
 def _cmd_train(args) -> int:
     from ganforge import api
     from ganforge.config import describe_keys
@@ -115,6 +125,7 @@ def _cmd_train(args) -> int:
     if args.help_keys:
         print(describe_keys())
         return 0
+    _check_budget(args)
     progress = None if not args.json else False
     if args.resume:
         if args.recipe or args.sets or args.dataset or args.out:

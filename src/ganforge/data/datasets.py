@@ -148,6 +148,7 @@ def load_dataset(
     """Load a dataset by name; resize/convert when ``image_size``/``channels`` ask for it."""
     if split not in ("train", "test"):
         raise DataError(f"bad split {split!r}: use train or test")
+    sources.check_data_dir(data_dir)
     prefix, sep, rest = name.partition(":")
     if sep and prefix in PREFIXED:
         if not rest:
