@@ -180,10 +180,8 @@ def _add_sample(sub) -> None:
 
 
 def _cmd_sample(args) -> int:
-    import numpy as np
-
     from ganforge import api
-    from ganforge.views.grids import save_grid
+    from ganforge.views.sample_file import write_samples
 
     if args.n < 1:
         raise GanforgeError(f"bad --n {args.n}: must be at least 1")
@@ -191,18 +189,15 @@ def _cmd_sample(args) -> int:
     if out.suffix.lower() not in (".png", ".npy"):
         raise GanforgeError(f"bad --out {out}: use a .png or .npy file name")
     run = api.load_run(args.run, device=args.device)
-    images = run.sample(
+    write_samples(  # a .npy is streamed batch by batch, after checking the free space
+        run,
+        out,
         args.n,
         args.seed,
         classes=_parse_classes(args.classes),
         codes=_parse_codes(args.code),
         rejection=False if args.raw else None,
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".npy":
-        np.save(out, images.numpy().astype(np.float32))
-    else:
-        save_grid(images, out)
     print(f"wrote {args.n} samples to {out}")
     return 0
 
