@@ -666,6 +666,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as exc:  # the machine's problem (permissions, a full or read-only disk)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(
+            f"ganforge: error: {where}{exc.strerror or exc} (check the path, its permissions "
+            "and the free space)",
+            file=sys.stderr,
+        )
+        return 2
     except Exception as exc:  # an internal bug: still one line, with a way to see more
         if os.environ.get("GANFORGE_DEBUG"):
             raise

@@ -247,6 +247,13 @@ def load_npy(path: str | Path) -> torch.Tensor:
         raise DataError(f"{path} is not a readable .npy array: {exc}") from None
     if arr.dtype != np.uint8 and not np.issubdtype(arr.dtype, np.floating):
         raise DataError(f"{path} has dtype {arr.dtype}: use float in [-1, 1] or uint8")
+    if arr.dtype != np.uint8:
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        if bad:
+            raise DataError(
+                f"{path} holds {bad} non-finite value(s) (NaN or inf): images must be float "
+                "in [-1, 1] or uint8"
+            )
     if arr.ndim == 3:
         arr = arr[:, None]
     if arr.ndim != 4:

@@ -63,6 +63,20 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def ensure_writable(folder: Path, target: str) -> None:
+    """Create ``folder`` and prove a file can be written there (a temporary file, removed at
+    once), so a read-only or full place is refused before any work, naming ``target``. An
+    actual write, not os.access: root passes every permission check but not a read-only mount.
+    """
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ganforge-probe-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise CheckpointError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
 def write_json(path: Path, data: Any) -> None:
     """Atomic JSON write (so a crash never leaves half a config or status)."""
     text = json.dumps(data, indent=2, sort_keys=True) + "\n"

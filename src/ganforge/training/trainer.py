@@ -22,7 +22,7 @@ import torch
 
 from ganforge.config import Config
 from ganforge.data import load_dataset
-from ganforge.errors import CheckpointError, ConfigError, GanforgeError
+from ganforge.errors import ConfigError, GanforgeError
 from ganforge.games import build_game
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed, precision
@@ -461,9 +461,11 @@ class Trainer:
         except Diverged:
             self._write_status("diverged")
             raise
-        except CheckpointError:
-            with contextlib.suppress(GanforgeError):
-                self._write_status("failed")
+        except Interrupted:
+            raise
+        except Exception as exc:  # run.json says what happened, never a stale "running"
+            with contextlib.suppress(GanforgeError, OSError):
+                self._write_status("failed", {"error": _one_line(exc)})
             raise
         finally:
             if bar is not None:
@@ -666,6 +668,16 @@ class Trainer:
         return tqdm(
             total=total, initial=self.step, unit="step", dynamic_ncols=True, desc=self.cfg.recipe
         )
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as run.json's one-line ``error``."""
+    first = next((ln for ln in str(exc).splitlines() if ln.strip()), "")
+    if isinstance(exc, GanforgeError):
+        return first
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {first}"
 
 
 def _num(value: Any, digits: int = 4) -> str:

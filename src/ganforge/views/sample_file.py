@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ganforge.errors import GanforgeError
+from ganforge.training.run_dir import ensure_writable
 
 MAX_GRID = 10_000  # a PNG grid of more samples is not a picture anyone can look at
 SLACK = 64 << 20  # bytes kept free beyond the file itself
@@ -97,10 +98,7 @@ def write_samples(
         )
     shape = (n, *run.game.describe()["data_shape"])
     check_room(out, npy_bytes(n, shape[1:]) // (4 if png else 1))
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GanforgeError(f"cannot create {out.parent}: {exc.strerror or exc}") from None
+    ensure_writable(out.parent, f"--out {out}")
     drs = run.uses_rejection if rejection is None else rejection
     if png or drs:
         images = run.sample(n, seed, classes=classes, codes=codes, rejection=rejection)
