@@ -68,6 +68,11 @@ def ensure_writable(folder: Path, target: str) -> None:
     once), so a read-only or full place is refused before any work, naming ``target``. An
     actual write, not os.access: root passes every permission check but not a read-only mount.
     """
+    above = Path(folder)
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise CheckpointError(f"cannot write {target}: {above} is a file, not a folder")
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ganforge-probe-")
@@ -161,8 +166,8 @@ def lock_run(out: Path) -> bool:
             raise CheckpointError(f"cannot lock {path}: {exc.strerror or exc}") from None
         holder = _lock_holder(path)
         raise CheckpointError(
-            f"{out} is in use by another ganforge process ({holder}); wait for it to finish or "
-            "stop it, or choose another --out"
+            f"{out} is in use by another ganforge process ({holder}); wait for it to finish "
+            "or stop it first"
         ) from None
     try:
         os.ftruncate(fd, 0)
