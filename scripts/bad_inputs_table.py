@@ -125,6 +125,69 @@ def _checkpoint_rows(tmp: Path) -> list[tuple[str, int, str]]:
     return rows
 
 
+def _command_rows(tmp: Path) -> list[tuple[str, int, str]]:
+    """Issue 24: a locked run, zero budgets, eval/sample inputs that used to fall back
+    silently or end in an internal error."""
+    import shutil
+    import subprocess
+    import time
+    from collections import namedtuple
+
+    import numpy as np
+
+    from robust_util import tiny_args, tiny_folder
+
+    folder = tiny_folder(tmp / "cmd-imgs")
+    run = tmp / "cmd-run"
+    assert main(tiny_args(folder, run, 2)) == 0
+    minutes0 = tiny_args(folder, tmp / "m0", 1)
+    i = minutes0.index("--steps")
+    minutes0[i : i + 2] = ["--minutes", "0"]
+    rows = [
+        ("train --minutes 0",) + _run(minutes0),
+        ("train --resume RUN --steps 0",) + _run(["train", "--resume", str(run), "--steps", "0"]),
+        ("eval --best on a run without best.safetensors",)
+        + _run(["eval", str(run), "--best", "--metrics", "kid", "--n", "8"]),
+    ]
+    nan = np.zeros((8, 1, 28, 28), np.float32)
+    nan[0, 0, 0, 0] = np.nan
+    np.save(tmp / "nan.npy", nan)
+    rows.append(("eval of a .npy holding a NaN",) + _run(["eval", str(tmp / "nan.npy")]))
+    a_file = tmp / "cmd-file"
+    a_file.write_text("x")
+    out = str(a_file / "x.npy")
+    rows.append(("sample --out below a file",) + _run(["sample", str(run), "--out", out]))
+    usage, real = namedtuple("usage", "total used free"), shutil.disk_usage
+    shutil.disk_usage = lambda p: usage(10**9, 10**9 - 10**6, 10**6)
+    try:
+        args = ["sample", str(run), "--n", "10000000", "--out", str(tmp / "big.npy")]
+        rows.append(("sample --n 10000000 with 1 MB free",) + _run(args))
+    finally:
+        shutil.disk_usage = real
+    holder = subprocess.Popen(  # another process holding the run's lock
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, b'%d' % os.getpid()); "
+            "print(flush=True); time.sleep(60)",
+            str(run / ".lock"),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        holder.stdout.readline()
+        time.sleep(0.1)
+        rows.append(
+            ("train --resume on a run another process is training",)
+            + _run(["train", "--resume", str(run), "--steps", "4"])
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    return [(d, rc, msg.replace(f"pid {holder.pid}", "pid PID")) for d, rc, msg in rows]
+
+
 def main_table() -> None:
     import torch
 
@@ -144,6 +207,7 @@ def main_table() -> None:
         except GanforgeError as exc:
             rows.append(("download with wrong SHA-256", 2, f"ganforge: error: {exc}"))
         rows += _checkpoint_rows(tmp)
+        rows += _command_rows(tmp)
         print("| input | exit | message |")
         print("|---|---|---|")
         for desc, rc, msg in rows:

@@ -121,8 +121,11 @@ def _idx_bytes(magic: bytes, shape: tuple[int, ...], payload: bytes) -> bytes:
     return magic + b"".join(struct.pack(">I", s) for s in shape) + payload
 
 
-def _idx_dir(tmp: Path, name: str, train_images: bytes, gz: bool = True) -> Path:
-    """A folder with the four IDX files of fashion-mnist, train-images replaced."""
+def _idx_dir(
+    tmp: Path, name: str, train_images: bytes, gz: bool = True, train_labels: bytes | None = None
+) -> Path:
+    """A folder with the four IDX files of fashion-mnist, train-images (and the raw label
+    bytes of train-labels, if given) replaced."""
     import gzip
 
     d = tmp / name
@@ -131,7 +134,11 @@ def _idx_dir(tmp: Path, name: str, train_images: bytes, gz: bool = True) -> Path
     good_lbls = _idx_bytes(b"\x00\x00\x08\x01", (4,), bytes(4))
     files = {
         "train-images-idx3-ubyte.gz": train_images,
-        "train-labels-idx1-ubyte.gz": good_lbls,
+        "train-labels-idx1-ubyte.gz": (
+            good_lbls
+            if train_labels is None
+            else _idx_bytes(b"\x00\x00\x08\x01", (4,), train_labels)
+        ),
         "t10k-images-idx3-ubyte.gz": good_imgs,
         "t10k-labels-idx1-ubyte.gz": good_lbls,
     }
@@ -274,4 +281,31 @@ def bad_cases(tmp: Path) -> list[tuple[str, list[str], str, int]]:
     ):
         d = _idx_dir(tmp, name, data, gz=gz)
         cases.append((desc, ["--dataset", "fashion-mnist", "--data-dir", str(d)], expect, 2))
+    d = _idx_dir(tmp, "idx-labels", good, train_labels=bytes([3, 200, 1, 9]))
+    cases.append(
+        (
+            "IDX labels out of range (200 with 10 classes)",
+            ["--dataset", "fashion-mnist", "--data-dir", str(d)],
+            "1 of 4 lie outside 0..9",
+            2,
+        )
+    )
+    # issue 24: silent fallbacks and ordinary problems once reported as internal errors
+    cases.append(
+        (
+            "--data-dir that does not exist",
+            ["--dataset", "fashion-mnist", "--data-dir", str(tmp / "no-such-dir")],
+            "no-such-dir does not exist",
+            2,
+        )
+    )
+    cases.append(("--steps 0 (a zero budget)", ["--steps", "0"], "a budget must be > 0", 2))
+    cases.append(
+        (
+            "--out below a file (cannot be created)",
+            ["--dataset", f"folder:{tiny_folder(tmp / 'ok', n=20)}", "--out", str(a_file / "run")],
+            "cannot create --out",
+            2,
+        )
+    )
     return cases

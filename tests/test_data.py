@@ -122,6 +122,7 @@ def test_offline_with_nothing_found_says_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("GANFORGE_DATA", str(tmp_path / "nowhere"))
     spec = sources.IdxSpec("tiny-absent", (), {})
+    (tmp_path / "given").mkdir()  # exists but is empty (a missing --data-dir is refused)
     with pytest.raises(DataError) as info:
         sources.locate(spec, str(tmp_path / "given"))
     msg = str(info.value)
@@ -201,6 +202,7 @@ def test_failed_download_names_the_places_searched(tmp_path, monkeypatch):
     spec = sources.IdxSpec(
         "tiny-absent", ("http://127.0.0.1:9/",), {f: "0" * 64 for f in sources.FASHION_MNIST.sha256}
     )
+    (tmp_path / "given").mkdir()  # exists but is empty (a missing --data-dir is refused)
     with pytest.raises(DataError) as info:
         sources.locate(spec, str(tmp_path / "given"))
     msg = str(info.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,9 +120,22 @@ class LoadedRun:
         )
         return samples
 
-    @torch.no_grad()
     def _draw(self, n, seed, classes, codes, batch_size) -> torch.Tensor:
-        chunks = []
+        chunks = list(self.iter_samples(n, seed, classes, codes, batch_size))
+        return torch.cat(chunks) if chunks else torch.empty(0)
+
+    @torch.no_grad()
+    def iter_samples(
+        self,
+        n: int,
+        seed: int = 0,
+        classes: list[int] | None = None,
+        codes: dict[int, float] | None = None,
+        batch_size: int = 500,
+    ) -> Iterator[torch.Tensor]:
+        """G's own samples (no rejection) in chunks of ``batch_size`` on the CPU, so a caller
+        can stream any ``n`` to a file; concatenated they equal :meth:`sample` with
+        ``rejection=False`` and the same ``batch_size``."""
         for start in range(0, n, batch_size):
             m = min(batch_size, n - start)
             inputs = self.game.fixed_inputs(
@@ -132,16 +146,21 @@ class LoadedRun:
                 inputs["y"] = torch.tensor(
                     [classes[(start + i) % k] for i in range(m)], device=self.device
                 )
-            chunks.append(self.game.render(self.G, inputs).clamp(-1, 1).cpu())
-        return torch.cat(chunks) if chunks else torch.empty(0)
+            yield self.game.render(self.G, inputs).clamp(-1, 1).cpu()
 
 
 def load_run(run: str | Path, device: str = "auto", which: str = "latest") -> LoadedRun:
-    """Load a run directory's latest (or ``best``) checkpoint for sampling and evaluation."""
+    """Load a run directory's latest (or ``best``) checkpoint for sampling and evaluation;
+    ``which="best"`` without a best checkpoint is refused."""
     run = check_run(Path(run))
     cfg = Config.from_dict(read_json(run / "config.json"))
-    if which == "best" and (run / "checkpoints" / "best.safetensors").is_file():
+    if which == "best":  # never silently the latest instead
         path = run / "checkpoints" / "best.safetensors"
+        if not path.is_file():
+            raise CheckpointError(
+                f"{run} has no best checkpoint (checkpoints/best.safetensors is kept only by "
+                "runs trained with eval_every > 0); drop --best to use the latest"
+            )
     else:
         path = ckpt.latest_checkpoint(run / "checkpoints")
     if path is None:

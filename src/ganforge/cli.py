@@ -108,6 +108,16 @@ def _train_overrides(args) -> dict:
     return overrides
 
 
+def _check_budget(args) -> None:
+    """A budget given explicitly must be > 0 (0 used to fall back to one epoch silently)."""
+    for flag in ("steps", "epochs", "minutes"):
+        value = getattr(args, flag)
+        if value is not None and not value > 0:
+            raise GanforgeError(
+                f"bad --{flag} {value:g}: a budget must be > 0 (omit it to train one epoch)"
+            )
+
+
 def _cmd_train(args) -> int:
     from ganforge import api
     from ganforge.config import describe_keys
@@ -115,6 +125,7 @@ def _cmd_train(args) -> int:
     if args.help_keys:
         print(describe_keys())
         return 0
+    _check_budget(args)
     progress = None if not args.json else False
     if args.resume:
         if args.recipe or args.sets or args.dataset or args.out:
@@ -169,10 +180,8 @@ def _add_sample(sub) -> None:
 
 
 def _cmd_sample(args) -> int:
-    import numpy as np
-
     from ganforge import api
-    from ganforge.views.grids import save_grid
+    from ganforge.views.sample_file import write_samples
 
     if args.n < 1:
         raise GanforgeError(f"bad --n {args.n}: must be at least 1")
@@ -180,18 +189,15 @@ def _cmd_sample(args) -> int:
     if out.suffix.lower() not in (".png", ".npy"):
         raise GanforgeError(f"bad --out {out}: use a .png or .npy file name")
     run = api.load_run(args.run, device=args.device)
-    images = run.sample(
+    write_samples(  # a .npy is streamed batch by batch, after checking the free space
+        run,
+        out,
         args.n,
         args.seed,
         classes=_parse_classes(args.classes),
         codes=_parse_codes(args.code),
         rejection=False if args.raw else None,
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".npy":
-        np.save(out, images.numpy().astype(np.float32))
-    else:
-        save_grid(images, out)
     print(f"wrote {args.n} samples to {out}")
     return 0
 
@@ -660,6 +666,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as exc:  # the machine's problem (permissions, a full or read-only disk)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(
+            f"ganforge: error: {where}{exc.strerror or exc} (check the path, its permissions "
+            "and the free space)",
+            file=sys.stderr,
+        )
+        return 2
     except Exception as exc:  # an internal bug: still one line, with a way to see more
         if os.environ.get("GANFORGE_DEBUG"):
             raise

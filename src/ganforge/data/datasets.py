@@ -148,6 +148,7 @@ def load_dataset(
     """Load a dataset by name; resize/convert when ``image_size``/``channels`` ask for it."""
     if split not in ("train", "test"):
         raise DataError(f"bad split {split!r}: use train or test")
+    sources.check_data_dir(data_dir)
     prefix, sep, rest = name.partition(":")
     if sep and prefix in PREFIXED:
         if not rest:
@@ -163,7 +164,23 @@ def load_dataset(
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}: choose from {', '.join(dataset_names())}")
     data = DATASETS[name](split, data_dir)
+    check_labels(data, split)
     return _adapt(data, image_size, channels)
+
+
+def check_labels(data: ImageData, split: str) -> None:
+    """Refuse labels outside 0..num_classes-1 (a damaged label file) when the data are loaded,
+    not when a conditional model indexes with them mid-run."""
+    labels, k = getattr(data, "labels", None), getattr(data, "num_classes", 0)
+    if labels is None or not len(labels) or not k:
+        return
+    lo, hi = int(labels.min()), int(labels.max())
+    if lo < 0 or hi >= k:
+        bad = int(((labels < 0) | (labels >= k)).sum())
+        raise DataError(
+            f"{data.name} {split} labels: {bad} of {len(labels)} lie outside 0..{k - 1} "
+            f"(range {lo}..{hi}); the label file is damaged, replace it"
+        )
 
 
 def _adapt(data: ImageData, image_size: int, channels: int) -> ImageData:

@@ -103,6 +103,18 @@ def read_idx(path: str | Path) -> np.ndarray:
     )
 
 
+def check_data_dir(data_dir: str | Path | None) -> None:
+    """Refuse a ``--data-dir`` that is not an existing folder (it used to be skipped silently,
+    so the data came from elsewhere without a word)."""
+    if not data_dir:
+        return
+    path = Path(data_dir).expanduser()
+    if not path.exists():
+        raise DataError(f"--data-dir {data_dir} does not exist: give the folder holding the data")
+    if not path.is_dir():
+        raise DataError(f"--data-dir {data_dir} is not a folder")
+
+
 def candidate_dirs(name: str, data_dir: str | None = None) -> list[Path]:
     """Where a named IDX dataset is looked for, in order."""
     dirs: list[Path] = []
@@ -128,6 +140,7 @@ def _find_file(directory: Path, gz_name: str) -> Path | None:
 
 def locate(spec: IdxSpec, data_dir: str | None = None, download: bool = True) -> dict[str, Path]:
     """Find the four files of ``spec`` (see module docstring for the order); download if allowed."""
+    check_data_dir(data_dir)
     searched = candidate_dirs(spec.name, data_dir)
     for directory in searched:
         found = {key: _find_file(directory, fname) for key, fname in spec.files.items()}

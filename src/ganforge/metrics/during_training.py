@@ -37,5 +37,5 @@ def evaluate_generator(trainer: Any, batch_size: int = 500) -> dict[str, float]:
         if tuple(images.shape[1:]) != extractor.input_shape:
             return {}
         feats.append(extractor.features(images))
-    ref = reference(cfg.dataset, "test", extractor)
+    ref = reference(cfg.dataset, "test", extractor, cfg.data_dir)
     return {"fid": frechet_distance(ref.stats, torch.cat(feats))}

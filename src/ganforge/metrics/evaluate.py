@@ -3,11 +3,13 @@
 The real reference is the dataset's TEST split for fid, kid, is, pr, dc (so the generator is
 judged on images it never saw; FD(train, test) is the floor, see docs/metrics.md) and its TRAIN
 split for the memorisation check ("nn"). Reference features are cached per extractor (by the
-weights' sha256) in memory and in ``~/.cache/ganforge/metrics``.
+weights' sha256) and per data content (sha256 of the images) in memory and in
+``~/.cache/ganforge/metrics``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -52,7 +54,7 @@ class Reference:
         return self.features.shape[0]
 
 
-_MEMORY: dict[tuple[str, str, str], Reference] = {}
+_MEMORY: dict[tuple[str, str, str, str], Reference] = {}
 _EXTRACTORS: dict[str, FeatureExtractor] = {}
 
 
@@ -63,22 +65,40 @@ def load_feature_extractor(name: str) -> FeatureExtractor:
     return _EXTRACTORS[name]
 
 
-def _cache_file(extractor: FeatureExtractor, dataset: str, split: str) -> Path | None:
+def _cache_file(extractor: FeatureExtractor, dataset: str, split: str, digest: str) -> Path | None:
     sha = extractor.card.get("sha256")
     if not sha or ":" in dataset:
         return None
     from ganforge.data.sources import cache_dir
 
     tag = f"{extractor.name}-{sha[:12]}-s{extractor.scale:.6g}"
-    return cache_dir() / "metrics" / f"{tag}-{dataset}-{split}.npz"
+    return cache_dir() / "metrics" / f"{tag}-{dataset}-{split}-{digest[:16]}.npz"
 
 
-def reference(dataset: str, split: str, extractor: FeatureExtractor) -> Reference:
-    """Features of ``dataset``'s ``split`` under ``extractor`` (cached)."""
-    key = (f"{extractor.card.get('sha256', extractor.name)}-{extractor.scale}", dataset, split)
+def data_digest(images: torch.Tensor, labels: torch.Tensor | None) -> str:
+    """sha256 of the images' shape and uint8 bytes (and the labels): the cache key of a
+    reference, so a changed copy of a dataset is never scored against stale features."""
+    h = hashlib.sha256(repr(tuple(images.shape)).encode())
+    h.update(images.contiguous().numpy().tobytes())
+    if labels is not None:
+        h.update(labels.contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def reference(
+    dataset: str, split: str, extractor: FeatureExtractor, data_dir: str | None = None
+) -> Reference:
+    """Features of ``dataset``'s ``split`` under ``extractor``, cached (in memory and on disk)
+    under the content hash of the data (:func:`data_digest`), not only its name."""
+    from ganforge.data.datasets import load_dataset
+
+    data = load_dataset(dataset, split, data_dir)
+    digest = data_digest(data.images, data.labels)
+    tag = f"{extractor.card.get('sha256', extractor.name)}-{extractor.scale}"
+    key = (tag, dataset, split, digest)
     if key in _MEMORY:
         return _MEMORY[key]
-    path = _cache_file(extractor, dataset, split)
+    path = _cache_file(extractor, dataset, split, digest)
     ref = None
     if path is not None and path.is_file():
         try:
@@ -94,9 +114,6 @@ def reference(dataset: str, split: str, extractor: FeatureExtractor) -> Referenc
         except (OSError, ValueError, KeyError):
             ref = None  # a broken cache file is recomputed
     if ref is None:
-        from ganforge.data.datasets import load_dataset
-
-        data = load_dataset(dataset, split)
         out = extractor.outputs(data.images)
         ref = Reference(dataset, split, out.features, out.logits, data.labels)
         if path is not None:
@@ -230,6 +247,13 @@ def load_npy(path: str | Path) -> torch.Tensor:
         raise DataError(f"{path} is not a readable .npy array: {exc}") from None
     if arr.dtype != np.uint8 and not np.issubdtype(arr.dtype, np.floating):
         raise DataError(f"{path} has dtype {arr.dtype}: use float in [-1, 1] or uint8")
+    if arr.dtype != np.uint8:
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        if bad:
+            raise DataError(
+                f"{path} holds {bad} non-finite value(s) (NaN or inf): images must be float "
+                "in [-1, 1] or uint8"
+            )
     if arr.ndim == 3:
         arr = arr[:, None]
     if arr.ndim != 4:

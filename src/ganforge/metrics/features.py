@@ -80,6 +80,8 @@ def prepare_images(x: torch.Tensor | Any, shape: tuple[int, ...] = (1, 28, 28)) 
     if not torch.is_floating_point(x):
         raise GanforgeError(f"images of dtype {x.dtype}: use float in [-1, 1] or uint8")
     x = x.float()
+    if not torch.isfinite(x).all():  # NaN passes the range test below
+        raise GanforgeError("images hold NaN or inf values: use float in [-1, 1] or uint8")
     if x.numel() and (x.min() < -1.001 or x.max() > 1.001):
         raise GanforgeError(
             f"float images must lie in [-1, 1] (got {x.min().item():.3g}..{x.max().item():.3g})"

@@ -6,10 +6,13 @@ RUN/metrics.jsonl    one JSON line per logging interval
 RUN/samples/         step-XXXXXX.png grids of a fixed latent batch
 RUN/samples.png      the final grid
 RUN/checkpoints/     step-XXXXXX.safetensors (last K) and best.safetensors
+RUN/.lock            held (flock) by the process training the run; holds its pid
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import shutil
@@ -60,6 +63,25 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def ensure_writable(folder: Path, target: str) -> None:
+    """Create ``folder`` and prove a file can be written there (a temporary file, removed at
+    once), so a read-only or full place is refused before any work, naming ``target``. An
+    actual write, not os.access: root passes every permission check but not a read-only mount.
+    """
+    above = Path(folder)
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise CheckpointError(f"cannot write {target}: {above} is a file, not a folder")
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ganforge-probe-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise CheckpointError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
 def write_json(path: Path, data: Any) -> None:
     """Atomic JSON write (so a crash never leaves half a config or status)."""
     text = json.dumps(data, indent=2, sort_keys=True) + "\n"
@@ -76,25 +98,100 @@ def read_json(path: Path) -> Any:
 
 
 def prepare_new(out: Path, force: bool) -> None:
-    """Create ``out`` for a new run; refuse a non-empty one unless ``force``.
+    """Create ``out`` for a new run and lock it (:func:`lock_run`); refuse a non-empty one
+    unless ``force``, and one another process is training.
 
     With ``force`` only a previous *ganforge run* is replaced; any other non-empty folder is
-    refused, so user data is never deleted.
+    refused, so user data is never deleted. The lock file itself is kept while the rest is
+    removed, so the lock is never dropped while replacing.
     """
     if out.exists() and not out.is_dir():
         raise CheckpointError(f"--out {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise CheckpointError(
-                f"--out {out} exists and is not empty; choose another folder, continue it with "
-                f"--resume {out}, or replace it with --force"
-            )
-        if not (out / "config.json").is_file() or not (out / "run.json").is_file():
-            raise CheckpointError(
-                f"--force refuses to replace {out}: it is not a ganforge run folder"
-            )
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    took = out.is_dir() and (out / LOCK_NAME).exists() and lock_run(out)
+    try:
+        entries = [p for p in out.iterdir() if p.name != LOCK_NAME] if out.is_dir() else []
+        if entries:
+            if not force:
+                raise CheckpointError(
+                    f"--out {out} exists and is not empty; choose another folder, continue it "
+                    f"with --resume {out}, or replace it with --force"
+                )
+            if not (out / "config.json").is_file() or not (out / "run.json").is_file():
+                raise CheckpointError(
+                    f"--force refuses to replace {out}: it is not a ganforge run folder"
+                )
+            took = lock_run(out) or took
+            for entry in entries:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CheckpointError(f"cannot create --out {out}: {exc.strerror or exc}") from None
+        lock_run(out)
+    except BaseException:
+        if took:
+            release_run(out)
+        raise
+
+
+# -- the run lock ----------------------------------------------------------------------------
+LOCK_NAME = ".lock"
+_HELD: dict[str, int] = {}  # resolved run folder -> fd of its locked .lock file
+
+
+def lock_run(out: Path) -> bool:
+    """Take the exclusive lock of the run folder ``out`` (``flock`` on ``out/.lock``, which then
+    holds this process's pid) for this process; True if newly taken, False if already held here.
+
+    The kernel drops the lock when the process ends, also on a crash or kill -9, so a stale lock
+    cannot block a run. Another process holding it: CheckpointError naming its pid. A folder we
+    cannot write in: CheckpointError with the reason (this is also the writability probe).
+    """
+    key = os.path.realpath(out)
+    if key in _HELD:
+        return False
+    path = Path(out) / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise CheckpointError(f"cannot write in --out {out}: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise CheckpointError(f"cannot lock {path}: {exc.strerror or exc}") from None
+        holder = _lock_holder(path)
+        raise CheckpointError(
+            f"{out} is in use by another ganforge process ({holder}); wait for it to finish "
+            "or stop it first"
+        ) from None
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+    except OSError as exc:
+        os.close(fd)
+        raise CheckpointError(f"cannot write in --out {out}: {exc.strerror or exc}") from None
+    _HELD[key] = fd
+    return True
+
+
+def release_run(out: Path) -> None:
+    """Drop this process's lock on ``out`` (no-op if it holds none); the file stays."""
+    fd = _HELD.pop(os.path.realpath(out), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _lock_holder(path: Path) -> str:
+    try:
+        pid = path.read_text().strip()
+    except OSError:
+        pid = ""
+    return f"pid {pid}" if pid.isdigit() else "pid unknown"
 
 
 def check_run(path: Path) -> Path:

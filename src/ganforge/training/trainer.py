@@ -22,12 +22,12 @@ import torch
 
 from ganforge.config import Config
 from ganforge.data import load_dataset
-from ganforge.errors import CheckpointError, ConfigError, GanforgeError
+from ganforge.errors import ConfigError, GanforgeError
 from ganforge.games import build_game
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed, precision
 from ganforge.training.ema import EMA, STANDING_STATS_SEED
-from ganforge.training.run_dir import prepare_new, read_json, write_json
+from ganforge.training.run_dir import lock_run, prepare_new, read_json, release_run, write_json
 from ganforge.views.grids import save_grid
 
 
@@ -110,9 +110,9 @@ class Trainer:
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._stop_signal: int | None = None
         failure: GanforgeError | None = None
-        if not resume and self.dist.is_main:
+        if self.dist.is_main:  # only rank 0 locks the run folder (run_dir.lock_run)
             try:
-                prepare_new(self.out, force)
+                lock_run(self.out) if resume else prepare_new(self.out, force)
             except GanforgeError as exc:
                 failure = exc
         distributed.check_all_ok(self.dist, failure is None, self.device)
@@ -343,6 +343,7 @@ class Trainer:
             return self._run()
         finally:
             distributed.shutdown(self.dist)
+            release_run(self.out)
 
     def _run(self) -> Summary:
         cfg, game = self.cfg, self.game
@@ -472,9 +473,11 @@ class Trainer:
         except Diverged:
             self._write_status("diverged")
             raise
-        except CheckpointError:
-            with contextlib.suppress(GanforgeError):
-                self._write_status("failed")
+        except Interrupted:
+            raise
+        except Exception as exc:  # run.json says what happened, never a stale "running"
+            with contextlib.suppress(GanforgeError, OSError):
+                self._write_status("failed", {"error": _one_line(exc)})
             raise
         finally:
             if bar is not None:
@@ -677,6 +680,16 @@ class Trainer:
         return tqdm(
             total=total, initial=self.step, unit="step", dynamic_ncols=True, desc=self.cfg.recipe
         )
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as run.json's one-line ``error``."""
+    first = next((ln for ln in str(exc).splitlines() if ln.strip()), "")
+    if isinstance(exc, GanforgeError):
+        return first
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {first}"
 
 
 def _num(value: Any, digits: int = 4) -> str:

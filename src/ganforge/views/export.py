@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError, GanforgeError
+from ganforge.training.run_dir import ensure_writable
 
 FORMATS = ("torchscript", "onnx")
 INPUTS = ("vector", "latent")
@@ -226,7 +227,7 @@ def export_loaded(
     out = Path(out)
     if out.is_dir():
         raise GanforgeError(f"bad --out {out}: it is a folder; give a file name")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    ensure_writable(out.parent, f"--out {out}")  # a read-only place: one line, before any work
     G = G.cpu().eval()
     spec = spec_for(game, input_kind)
     module = _module(G, game, input_kind)
