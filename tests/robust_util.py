@@ -211,6 +211,19 @@ def bad_cases(tmp: Path) -> list[tuple[str, list[str], str, int]]:
         rc=0,
     )
 
+    def gray16(f: Path) -> None:
+        grad = (np.arange(64, dtype=np.uint16) * 1040).reshape(8, 8)
+        for i in range(3):
+            Image.fromarray(grad + i).save(f / f"deep{i}.png")  # mode I;16
+
+    folder_case(
+        "16-bit gray PNGs (scaled by their bit depth, not clipped to white)",
+        "gray16",
+        gray16,
+        "trained 1 steps",
+        rc=0,
+    )
+
     def all_bad(f: Path) -> None:
         (f / "corrupt.png").write_bytes(corrupt)
         (f / "zero.png").write_bytes(b"")
