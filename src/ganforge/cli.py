@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -663,8 +664,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an internal bug: still one line, with a way to see more
         if os.environ.get("GANFORGE_DEBUG"):
             raise
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # no terminal colour codes
         print(
-            f"ganforge: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            f"ganforge: internal error: {type(exc).__name__}: {text.splitlines()[0] if text else ''}"
             " (set GANFORGE_DEBUG=1 for the traceback, and please report it)",
             file=sys.stderr,
         )
