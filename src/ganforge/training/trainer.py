@@ -28,6 +28,7 @@ from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed, precision
 from ganforge.training.ema import EMA
 from ganforge.training.run_dir import prepare_new, read_json, write_json
+from ganforge.training.threads import apply_threads
 from ganforge.views.grids import save_grid
 
 
@@ -51,13 +52,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device=cuda but no CUDA device is available; use --device cpu")
     return torch.device(name)
-
-
-def apply_threads(cfg: Config) -> None:
-    """torch's intra-op threads from ``cfg.threads`` (0 keeps torch's default), e.g. 1 on a
-    machine shared with other jobs, so that no OpenMP threads spin against each other."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
 
 
 def make_optimizer(cfg: Config, params, lr: float) -> torch.optim.Optimizer:
@@ -102,7 +96,7 @@ class Trainer:
         self.cfg, self.out = cfg, Path(out)
         self.dist = distributed.context()
         self.device = distributed.init(self.dist, resolve_device(cfg.device))
-        apply_threads(cfg)
+        apply_threads(cfg, self.device, self.dist.is_main)
         precision.check(cfg.precision, self.device)
         slow = precision.slow_precision_warning(cfg.precision, self.device)
         if slow and self.dist.is_main:
