@@ -147,6 +147,9 @@ def _cmd_train(args) -> int:
             f"({summary.images_per_sec:.0f} images/s)"
         )
         print(f"samples: {Path(summary.run) / 'samples.png'}")
+        for label, name in (("report", "report.html"), ("timelapse", "timelapse.gif")):
+            if (Path(summary.run) / name).is_file():
+                print(f"{label}: {Path(summary.run) / name}")
         print(f"run: {summary.run}")
     return 0
 

@@ -26,6 +26,7 @@ from ganforge.errors import CheckpointError, ConfigError, GanforgeError
 from ganforge.games import build_game
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed, precision
+from ganforge.training.announce import start_line, time_left
 from ganforge.training.ema import EMA
 from ganforge.training.run_dir import prepare_new, read_json, write_json
 from ganforge.training.threads import apply_threads
@@ -337,6 +338,9 @@ class Trainer:
                 f"{self.step} to train further"
             )
         deadline = time.monotonic() + cfg.minutes * 60 if cfg.minutes else None
+        if self.dist.is_main:
+            header = start_line(cfg.recipe, self.data_name, total, cfg.minutes, self.out, self.step)
+            print(header, file=sys.stderr, flush=True)
         sample_at = self._sample_schedule(total)
         ckpt_every_s = cfg.checkpoint_minutes * 60 if cfg.checkpoint_minutes else None
         old_handlers = {
@@ -419,7 +423,7 @@ class Trainer:
                         print(
                             f"step {self.step}{'/' + str(total) if total else ''}  "
                             f"d_loss {_num(line['d_loss'])}  g_loss {_num(line['g_loss'])}  "
-                            f"{line['images_per_sec']:.0f} img/s",
+                            f"{line['images_per_sec']:.0f} img/s{time_left(deadline, now)}",
                             file=sys.stderr,
                             flush=True,
                         )
