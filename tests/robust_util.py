@@ -288,3 +288,62 @@ def bad_cases(tmp: Path) -> list[tuple[str, list[str], str, int]]:
         d = _idx_dir(tmp, name, data, gz=gz)
         cases.append((desc, ["--dataset", "fashion-mnist", "--data-dir", str(d)], expect, 2))
     return cases
+
+
+def command_cases(tmp: Path, run: Path) -> list[tuple[str, list[str], str, int]]:
+    """(description, full CLI arguments, expected fragment, exit code) for bad inputs to the
+    other commands (eval, sample, translate, export), given a finished tiny unconditional run
+    ``run`` (copied, never changed)."""
+    import shutil
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    cases: list[tuple[str, list[str], str, int]] = []
+    (tmp / "text.npy").write_text("1 2 3\n")
+    cases.append(
+        (
+            "text file named .npy (eval)",
+            ["eval", str(tmp / "text.npy"), "--dataset", "digits"],
+            "is not a .npy file (it lacks the .npy header)",
+            2,
+        )
+    )
+    (tmp / "empty.npy").write_bytes(b"")
+    cases.append(
+        (
+            "empty .npy (eval)",
+            ["eval", str(tmp / "empty.npy"), "--dataset", "digits"],
+            "is not a .npy file (an empty file)",
+            2,
+        )
+    )
+    damaged = tmp / "damaged-run"
+    shutil.copytree(run, damaged)
+    for path in (damaged / "checkpoints").glob("step-*.safetensors"):
+        path.write_text("damaged\n")
+    cases.append(
+        (
+            "run whose every checkpoint is damaged (sample)",
+            ["sample", str(damaged), "--out", str(tmp / "s.png")],
+            "damaged file(s) in checkpoints/",
+            2,
+        )
+    )
+    Image.new("L", (8, 8), 0).save(tmp / "x.png")
+    cases.append(
+        (
+            "translate with a GAN run",
+            ["translate", str(run), "--input", str(tmp / "x.png"), "--out", str(tmp / "t")],
+            "is an adversarial run",
+            2,
+        )
+    )
+    cases.append(
+        (
+            "export --input latent of an unconditional run (ONNX)",
+            ["export", str(run), "--format", "onnx", "--input", "latent"]
+            + ["--out", str(tmp / "g.onnx")],
+            "wrote ",
+            0,
+        )
+    )
+    return cases
