@@ -5,14 +5,13 @@ of those cores busy, the OpenMP threads spin against them: on the project's 2-co
 one competing process, 2 threads ran a training step 2x slower than 1 thread. So ``threads=0``
 (auto) counts the cores available to this process (its CPU affinity, and a cgroup CPU quota when
 one is set), subtracts the other runnable processes, and keeps at least one. ``choose_threads``
-is the pure rule; ``measure`` reads the machine; ``apply_threads`` sets torch and says why.
+is the pure rule; ``measure`` reads the machine; ``apply_threads`` sets torch and words why.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,17 +92,18 @@ def measure() -> Machine:
     return Machine(available_cores(), load_of_others(ranks), ranks, torch.get_num_threads())
 
 
-def apply_threads(cfg, device: torch.device | str = "cpu", announce: bool = True) -> int:
-    """Set torch's intra-op threads from ``cfg.threads``; on CPU print one ``ganforge:`` line
-    with the count and why. On an accelerator only ``threads=N`` is applied, silently.
+def apply_threads(cfg, device: torch.device | str = "cpu") -> str:
+    """Set torch's intra-op threads from ``cfg.threads``; return the ``ganforge:`` line that
+    says how many and why (on CPU), or "" on an accelerator, where only ``threads=N`` is applied.
+
+    The caller prints the line once its run has started, so that a refused run still answers
+    with its one error line only.
     """
     requested = cfg.threads
     if torch.device(device).type != "cpu":
         if requested > 0:
             torch.set_num_threads(requested)
-        return torch.get_num_threads()
+        return ""
     n, why = choose_threads(requested, measure() if requested <= 0 else Machine(1, 0.0))
     torch.set_num_threads(n)
-    if announce:
-        print(f"ganforge: {why}", file=sys.stderr, flush=True)
-    return n
+    return f"ganforge: {why}"

@@ -97,7 +97,7 @@ class Trainer:
         self.cfg, self.out = cfg, Path(out)
         self.dist = distributed.context()
         self.device = distributed.init(self.dist, resolve_device(cfg.device))
-        apply_threads(cfg, self.device, self.dist.is_main)
+        self.threads_line = apply_threads(cfg, self.device)  # printed after the header
         precision.check(cfg.precision, self.device)
         slow = precision.slow_precision_warning(cfg.precision, self.device)
         if slow and self.dist.is_main:
@@ -340,7 +340,8 @@ class Trainer:
         deadline = time.monotonic() + cfg.minutes * 60 if cfg.minutes else None
         if self.dist.is_main:
             header = start_line(cfg.recipe, self.data_name, total, cfg.minutes, self.out, self.step)
-            print(header, file=sys.stderr, flush=True)
+            lines = [header, self.threads_line] if self.threads_line else [header]
+            print(*lines, sep="\n", file=sys.stderr, flush=True)
         sample_at = self._sample_schedule(total)
         ckpt_every_s = cfg.checkpoint_minutes * 60 if cfg.checkpoint_minutes else None
         old_handlers = {
