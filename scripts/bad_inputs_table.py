@@ -208,6 +208,11 @@ def main_table() -> None:
             rows.append(("download with wrong SHA-256", 2, f"ganforge: error: {exc}"))
         rows += _checkpoint_rows(tmp)
         rows += _command_rows(tmp)
+        from robust_util import command_cases, tiny_args
+
+        assert main(tiny_args(tmp / "imgs", tmp / "cmd-run", 2)) == 0  # a run left as trained
+        for desc, args, _, _ in command_cases(tmp / "commands", tmp / "cmd-run"):
+            rows.append((desc, *_run(args)))
         print("| input | exit | message |")
         print("|---|---|---|")
         for desc, rc, msg in rows:

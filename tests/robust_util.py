@@ -218,6 +218,19 @@ def bad_cases(tmp: Path) -> list[tuple[str, list[str], str, int]]:
         rc=0,
     )
 
+    def gray16(f: Path) -> None:
+        grad = (np.arange(64, dtype=np.uint16) * 1040).reshape(8, 8)
+        for i in range(3):
+            Image.fromarray(grad + i).save(f / f"deep{i}.png")  # mode I;16
+
+    folder_case(
+        "16-bit gray PNGs (scaled by their bit depth, not clipped to white)",
+        "gray16",
+        gray16,
+        "trained 1 steps",
+        rc=0,
+    )
+
     def all_bad(f: Path) -> None:
         (f / "corrupt.png").write_bytes(corrupt)
         (f / "zero.png").write_bytes(b"")
@@ -306,6 +319,65 @@ def bad_cases(tmp: Path) -> list[tuple[str, list[str], str, int]]:
             ["--dataset", f"folder:{tiny_folder(tmp / 'ok', n=20)}", "--out", str(a_file / "run")],
             "cannot create --out",
             2,
+        )
+    )
+    return cases
+
+
+def command_cases(tmp: Path, run: Path) -> list[tuple[str, list[str], str, int]]:
+    """(description, full CLI arguments, expected fragment, exit code) for bad inputs to the
+    other commands (eval, sample, translate, export), given a finished tiny unconditional run
+    ``run`` (copied, never changed)."""
+    import shutil
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    cases: list[tuple[str, list[str], str, int]] = []
+    (tmp / "text.npy").write_text("1 2 3\n")
+    cases.append(
+        (
+            "text file named .npy (eval)",
+            ["eval", str(tmp / "text.npy"), "--dataset", "digits"],
+            "is not a .npy file (it lacks the .npy header)",
+            2,
+        )
+    )
+    (tmp / "empty.npy").write_bytes(b"")
+    cases.append(
+        (
+            "empty .npy (eval)",
+            ["eval", str(tmp / "empty.npy"), "--dataset", "digits"],
+            "is not a .npy file (an empty file)",
+            2,
+        )
+    )
+    damaged = tmp / "damaged-run"
+    shutil.copytree(run, damaged)
+    for path in (damaged / "checkpoints").glob("step-*.safetensors"):
+        path.write_text("damaged\n")
+    cases.append(
+        (
+            "run whose every checkpoint is damaged (sample)",
+            ["sample", str(damaged), "--out", str(tmp / "s.png")],
+            "damaged file(s) in checkpoints/",
+            2,
+        )
+    )
+    Image.new("L", (8, 8), 0).save(tmp / "x.png")
+    cases.append(
+        (
+            "translate with a GAN run",
+            ["translate", str(run), "--input", str(tmp / "x.png"), "--out", str(tmp / "t")],
+            "is an adversarial run",
+            2,
+        )
+    )
+    cases.append(
+        (
+            "export --input latent of an unconditional run (ONNX)",
+            ["export", str(run), "--format", "onnx", "--input", "latent"]
+            + ["--out", str(tmp / "g.onnx")],
+            "wrote ",
+            0,
         )
     )
     return cases

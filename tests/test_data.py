@@ -155,6 +155,43 @@ def test_folder_resizes_crops_and_converts(tmp_path):
     assert gray.images.shape == (2, 1, 8, 8)
 
 
+def _png16(path: Path, arr: np.ndarray) -> None:
+    """A 16-bit PNG (gray for 2-D ``arr``, 48-bit RGB for H x W x 3), written byte by byte."""
+    import zlib
+
+    h, w = arr.shape[:2]
+    ctype = 0 if arr.ndim == 2 else 2
+    raw = b"".join(b"\x00" + arr[y].astype(">u2").tobytes() for y in range(h))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, ctype, 0, 0, 0)
+    body = chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
+
+
+def test_folder_scales_16bit_pngs_by_their_bit_depth(tmp_path):
+    """Issue 24 item 5: a 16-bit gray PNG loaded as nearly all white (values clipped at 255)."""
+    from ganforge.data.folder import load_folder
+
+    grad = (np.arange(16 * 16).reshape(16, 16) * 257 + np.arange(16)).astype(np.uint16)
+    _png16(tmp_path / "gray16.png", grad)  # every 8-bit level 0..255, plus a little noise
+    expected = np.rint(grad / 257.0).astype(np.uint8)
+    gray, _ = load_folder(tmp_path, size=16, channels=1)
+    assert gray.shape == (1, 1, 16, 16)
+    np.testing.assert_array_equal(gray[0, 0], expected)
+    rgb, _ = load_folder(tmp_path, size=16, channels=3)
+    for c in range(3):
+        np.testing.assert_array_equal(rgb[0, c], expected)
+    (tmp_path / "gray16.png").unlink()
+    _png16(tmp_path / "rgb48.png", np.stack([grad, grad // 2, 65535 - grad], -1))
+    rgb, _ = load_folder(tmp_path, size=16, channels=3)  # Pillow keeps the high byte
+    np.testing.assert_array_equal(rgb[0, 0], grad >> 8)
+    np.testing.assert_array_equal(rgb[0, 2], (65535 - grad) >> 8)
+
+
 def test_folder_errors_name_the_problem(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         load_dataset(f"folder:{tmp_path / 'missing'}")

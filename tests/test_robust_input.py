@@ -12,7 +12,7 @@ from PIL import Image
 from ganforge.data.folder import load_folder
 from ganforge.data.sources import download
 from ganforge.errors import DataError
-from robust_util import bad_cases, tiny_folder
+from robust_util import bad_cases, command_cases, tiny_args, tiny_folder
 
 
 def _train_args(tmp_path, i: int) -> list[str]:
@@ -50,6 +50,22 @@ def test_every_bad_input_is_handled_or_refused(tmp_path, cli):
             assert expect in out + err, (desc, out, err)
             info = json.loads((tmp_path / f"run{i}" / "run.json").read_text())
             assert info["status"] == "finished"
+
+
+def test_every_bad_command_input_is_handled_or_refused(tmp_path, cli):
+    """eval/sample/translate/export cases of the catalogue (issue 24 items 6 and 11)."""
+    run = tmp_path / "run"
+    rc, _, err = cli(*tiny_args(tiny_folder(tmp_path / "imgs", n=16), run, 2))
+    assert rc == 0, err
+    for desc, args, expect, code in command_cases(tmp_path / "cases", run):
+        rc, out, err = cli(*args)
+        assert "Traceback" not in err and "internal error" not in err, (desc, err)
+        assert rc == code, (desc, rc, err)
+        if code == 2:
+            lines = [ln for ln in err.splitlines() if ln.startswith("ganforge: error:")]
+            assert len(lines) == 1 and expect in lines[0], (desc, err)
+        else:
+            assert expect in out, (desc, out, err)
 
 
 def test_skip_bad_counts_in_run_json(tmp_path, cli):

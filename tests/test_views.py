@@ -364,6 +364,58 @@ def test_export_latent_inputs_for_infogan(tmp_path):
     assert torch.allclose(got, expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("recipe", ["gan", "infogan"])
+def test_export_onnx_latent_for_unconditional_and_infogan_runs(recipe, tmp_path, cli):
+    """Issue 24 item 6: ``--input latent`` failed ("internal error" with colour codes) for runs
+    without labels (torch.export's dynamic shapes) and for InfoGAN (an input named like a node
+    output), leaving ``.g.onnx.tmp`` behind."""
+    from ganforge.views.export import load_exported
+
+    run = tmp_path / recipe
+    api.train(recipe, run, progress=False, dataset="digits", steps=2, **TINY_SETS)
+    rc, out, err = cli("export", run, "--format", "onnx", "--input", "latent",
+                       "--out", tmp_path / "g.onnx")  # fmt: skip
+    assert rc == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.onnx", recipe]
+    loaded = api.load_run(run, device="cpu")
+    game = loaded.game
+    codes = {0: 3, 1: 0.5} if recipe == "infogan" else None
+    inputs = game.fixed_inputs(5, 11, codes=codes)
+    with torch.no_grad():
+        expected = game.render(loaded.G, inputs).numpy()
+    feeds = [inputs["z"]] + ([inputs["cat"], inputs["cont"]] if codes else [])
+    got = load_exported(tmp_path / "g.onnx", "onnx")(*[t.numpy() for t in feeds])
+    assert got.shape == (5, 1, 8, 8)
+    assert np.abs(got - expected).max() <= 1e-5
+
+
+def test_export_failure_leaves_no_temporary_and_keeps_old_file(cond_run, tmp_path, cli,
+                                                               monkeypatch):  # fmt: skip
+    import onnx
+
+    run, _ = cond_run
+    out = tmp_path / "g.onnx"
+    out.write_bytes(b"an earlier export")
+
+    def broken(*a, **k):
+        raise onnx.checker.ValidationError("\x1b[96mbad\x1b[0m graph\nmore lines")
+
+    monkeypatch.setattr(onnx.checker, "check_model", broken)
+    rc, _, err = cli("export", run, "--format", "onnx", "--out", out)
+    assert rc != 0 and len(err.strip().splitlines()) == 1 and "\x1b" not in err, err
+    assert "bad graph" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.onnx"]
+    assert out.read_bytes() == b"an earlier export"
+
+    def failing_export(*a, **k):
+        raise RuntimeError("Failed to export. \x1b[96mThis is step 1/3\x1b[0m\n- details")
+
+    monkeypatch.setattr(torch.onnx, "export", failing_export)
+    rc, _, err = cli("export", run, "--format", "onnx", "--out", out)
+    assert rc == 2 and err.startswith("ganforge: error: ONNX export failed"), err
+    assert "This is step 1/3" in err and "\x1b" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_export_errors(cond_run, tmp_path, cli):
     run, _ = cond_run
     rc, _, err = cli("export", run, "--format", "tflite", "--out", tmp_path / "g")

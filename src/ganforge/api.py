@@ -149,6 +149,16 @@ class LoadedRun:
             yield self.game.render(self.G, inputs).clamp(-1, 1).cpu()
 
 
+def mismatch(exc: Exception) -> str:
+    """The first concrete difference in a ``load_state_dict`` error, whole: torch's first line
+    ("Error(s) in loading state_dict for X:") only announces the list."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    detail = [ln for ln in lines if ln.startswith(("size mismatch", "Missing", "Unexpected"))]
+    text = (detail[0] if detail else lines[-1] if lines else type(exc).__name__).rstrip(".")
+    more = len(detail) - 1
+    return text + (f"; and {more} more difference(s)" if more > 0 else "")
+
+
 def load_run(run: str | Path, device: str = "auto", which: str = "latest") -> LoadedRun:
     """Load a run directory's latest (or ``best``) checkpoint for sampling and evaluation;
     ``which="best"`` without a best checkpoint is refused."""
@@ -164,7 +174,13 @@ def load_run(run: str | Path, device: str = "auto", which: str = "latest") -> Lo
     else:
         path = ckpt.latest_checkpoint(run / "checkpoints")
     if path is None:
-        raise CheckpointError(f"{run} has no loadable checkpoint (checkpoints/ is empty)")
+        damaged = len(ckpt.checkpoint_files(run / "checkpoints"))
+        why = (
+            f"skipped {damaged} damaged file(s) in checkpoints/ (named above)"
+            if damaged
+            else "checkpoints/ holds no step-*.safetensors"
+        )
+        raise CheckpointError(f"{run} has no loadable checkpoint: {why}")
     state = ckpt.load_checkpoint(path)
     dev = resolve_device(device)
     info = state["game"]
@@ -178,7 +194,7 @@ def load_run(run: str | Path, device: str = "auto", which: str = "latest") -> Lo
         game.D.load_state_dict(state["models"]["D"])
     except RuntimeError as exc:
         raise CheckpointError(
-            f"{path} does not fit its config: {str(exc).splitlines()[0]}"
+            f"{path} does not fit its config.json ({mismatch(exc)}); was config.json edited?"
         ) from None
     game.eval()
     return LoadedRun(run, cfg, game, game.G, int(state["step"]), dev)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -157,6 +158,9 @@ def _cmd_train(args) -> int:
             f"({summary.images_per_sec:.0f} images/s)"
         )
         print(f"samples: {Path(summary.run) / 'samples.png'}")
+        for label, name in (("report", "report.html"), ("timelapse", "timelapse.gif")):
+            if (Path(summary.run) / name).is_file():
+                print(f"{label}: {Path(summary.run) / name}")
         print(f"run: {summary.run}")
     return 0
 
@@ -677,8 +681,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an internal bug: still one line, with a way to see more
         if os.environ.get("GANFORGE_DEBUG"):
             raise
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # no terminal colour codes
         print(
-            f"ganforge: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            f"ganforge: internal error: {type(exc).__name__}: {text.splitlines()[0] if text else ''}"
             " (set GANFORGE_DEBUG=1 for the traceback, and please report it)",
             file=sys.stderr,
         )

@@ -92,7 +92,9 @@ class Config:
         minimum=0,
     )
     channels_last: bool = _f(True, "channels_last memory format for conv models")
-    threads: int = _f(0, "CPU threads for torch ops; 0 = torch's default (one per core)", minimum=0)
+    threads: int = _f(
+        0, "CPU threads for torch ops; 0 = auto (free cores, said at start)", minimum=0
+    )
     # tricks
     label_smoothing: float = _f(0.0, "one-sided label smoothing: real target 1 - s", minimum=0)
     instance_noise: float = _f(0.0, "std of Gaussian noise added to D inputs at step 0", minimum=0)

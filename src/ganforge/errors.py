@@ -20,3 +20,8 @@ class DataError(GanforgeError):
 
 class CheckpointError(GanforgeError):
     """A checkpoint or run directory that cannot be loaded or written."""
+
+
+def a_or_an(word: str) -> str:
+    """``word`` with its indefinite article, for messages: "an adversarial run", "a gan run"."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -117,7 +117,7 @@ def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
     mixture = get_toy(cfg.dataset)
     if cfg.steps < 1:
         raise ConfigError("the toy benchmark needs a step budget: --steps N with N >= 1")
-    apply_threads(cfg)
+    apply_threads(cfg)  # silently: a toy run is one of many (lab, toy table)
     torch.manual_seed(cfg.seed)
     game = AdversarialGame(cfg, (2,))
     opt_g = make_optimizer(cfg, game.G.parameters(), cfg.lr_g)

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from ganforge.data.folder import IMAGE_SUFFIXES, list_images, load_image
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, a_or_an
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -39,7 +39,7 @@ def translate_files(
     game = run.game
     if not hasattr(game, "translate"):
         raise GanforgeError(
-            f"{run.path} is a {run.cfg.game} run: only pix2pix and cyclegan runs translate"
+            f"{run.path} is {a_or_an(run.cfg.game)} run: only pix2pix and cyclegan runs translate"
         )
     if direction not in DIRECTIONS:
         raise GanforgeError(f"bad --direction {direction!r}: use AtoB or BtoA")

@@ -11,6 +11,9 @@ from PIL import Image, UnidentifiedImageError
 
 from ganforge.errors import DataError
 
+# Pillow opens 16-bit grayscale PNGs in these modes (older versions: "I", a 32-bit int);
+# converting them straight to "L" clips every value above 255 to white, so they are scaled first.
+SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 MAX_NAMED_SKIPS = 10  # skipped files named on stderr; the rest are only counted
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
@@ -34,12 +37,24 @@ def list_images(root: str | Path) -> list[Path]:
     return paths
 
 
+def to_8bit(img: Image.Image) -> Image.Image:
+    """``img`` with 16-bit gray values mapped onto 0..255 (round(v / 257)); others unchanged.
+
+    Pillow already reduces 48-bit RGB and 64-bit RGBA PNGs to 8 bits per channel on open; 16-bit
+    gray stays 16-bit, and ``convert("L")`` would clip it (a 16-bit photo becomes white).
+    """
+    if img.mode not in SIXTEEN_BIT_MODES:
+        return img
+    arr = np.asarray(img).astype(np.float64)
+    return Image.fromarray(np.rint(np.clip(arr, 0, 65535) / 257.0).astype(np.uint8), "L")
+
+
 def load_image(path: Path, size: int, channels: int) -> np.ndarray:
     """One image as (C, size, size) uint8: shorter side resized to ``size``, centre-cropped."""
     try:
         with Image.open(path) as img:
             img.load()
-            img = img.convert("L" if channels == 1 else "RGB")
+            img = to_8bit(img).convert("L" if channels == 1 else "RGB")
     except UnidentifiedImageError:
         raise DataError(f"cannot read image {path}: not an image PIL can decode") from None
     except Image.DecompressionBombError as exc:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ganforge.errors import DataError
+from ganforge.training.run_dir import file_mode
 
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4")}
 
@@ -191,6 +192,7 @@ def download(url: str, target: Path, sha256: str, timeout: float = 30.0) -> Path
     """Download ``url`` to ``target`` atomically; refuse it unless its SHA-256 matches."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".download-")
+    os.fchmod(fd, file_mode())  # not mkstemp's owner-only 0600
     try:
         digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as fh:

@@ -20,7 +20,10 @@ EXPERIMENTS = {
         "ganforge.lab.vanishing",
         "G's gradient norm as D trains: minimax vs non-saturating vs Wasserstein",
     ),
-    "mode-collapse": ("ganforge.lab.mode_collapse", "ring8 snapshots: plain GAN vs PacGAN"),
+    "mode-collapse": (
+        "ganforge.lab.mode_collapse",
+        "ring8 snapshots: dcgan (BatchNorm in G and D; collapses) vs gan (BatchNorm in G only)",
+    ),
 }
 
 

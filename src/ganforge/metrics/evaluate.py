@@ -26,6 +26,7 @@ from ganforge.metrics.features import load_feature_extractor as _load_extractor
 from ganforge.metrics.frechet import MIN_SAMPLES, GaussianStats, feature_stats, frechet_distance
 from ganforge.metrics.kid import kernel_distance
 from ganforge.metrics.manifold import density_coverage, nearest_distances, precision_recall
+from ganforge.training.run_dir import file_mode
 
 METRICS = ("fid", "kid", "is", "pr", "dc", "cas", "nn")
 DEFAULT_METRICS = ("fid", "kid", "is", "pr", "dc")
@@ -129,6 +130,7 @@ def _save_atomic(path: Path, ref: Reference) -> None:
         if ref.labels is not None:
             arrays["labels"] = ref.labels.numpy()
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+        os.fchmod(fd, file_mode())  # not mkstemp's owner-only 0600
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
         os.replace(tmp, path)
@@ -236,15 +238,38 @@ def _resolve_extractor(features: str | FeatureExtractor | None, dataset: str) ->
     return load_feature_extractor(name)
 
 
+def read_npy(path: str | Path) -> np.ndarray:
+    """The array in a .npy file, or a DataError saying what the file is instead.
+
+    numpy calls any file without its magic "pickled (object) data"; a text file renamed .npy
+    is not that, so the magic is checked first. Pickled object arrays are never loaded.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(6)
+        if head != b"\x93NUMPY":
+            what = "an empty file" if not head else "it lacks the .npy header"
+            raise DataError(f"{path} is not a .npy file ({what}); write arrays with numpy.save")
+        return np.load(path, allow_pickle=False)
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            reason = "it holds pickled Python objects, which ganforge never loads"
+        else:
+            reason = str(exc)
+        raise DataError(f"{path} is not a readable .npy array: {reason}") from None
+    except EOFError:
+        raise DataError(f"{path} is not a readable .npy array: the file is truncated") from None
+
+
 def load_npy(path: str | Path) -> torch.Tensor:
     """Images from a .npy file: float in [-1, 1] or uint8, (N, C, H, W) or (N, H, W)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} not found")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path} is not a readable .npy array: {exc}") from None
+    arr = read_npy(path)
     if arr.dtype != np.uint8 and not np.issubdtype(arr.dtype, np.floating):
         raise DataError(f"{path} has dtype {arr.dtype}: use float in [-1, 1] or uint8")
     if arr.dtype != np.uint8:
@@ -304,7 +329,7 @@ def evaluate_target(
     images = load_npy(target)
     y = None
     if labels is not None:
-        y = torch.from_numpy(np.load(labels, allow_pickle=False).astype(np.int64))
+        y = torch.from_numpy(read_npy(labels).astype(np.int64))
     result = evaluate_images(images, dataset or "fashion-mnist", wanted, features, y, seed)
     result["info"]["target"] = str(target)
     return result

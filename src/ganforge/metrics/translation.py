@@ -17,7 +17,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, a_or_an
 
 Tensor = torch.Tensor
 
@@ -120,7 +120,9 @@ def evaluate_run(
         out["blank_baseline"] = paired_scores(torch.zeros_like(target), target)
         return out
     if cfg.game != "cyclegan":
-        raise GanforgeError(f"{run.path} is a {cfg.game} run, not an image-to-image translation")
+        raise GanforgeError(
+            f"{run.path} is {a_or_an(cfg.game)} run, not an image-to-image translation"
+        )
     xa = data.images[:n] if n else data.images
     xb = data.images_b[:n] if n else data.images_b
     a, b = xa.float().div(127.5).sub(1), xb.float().div(127.5).sub(1)

@@ -23,6 +23,24 @@ from typing import Any
 from ganforge.errors import CheckpointError
 
 
+def file_mode() -> int:
+    """The mode ``open()`` gives a new file under the user's umask (0o644 under umask 022).
+
+    ``tempfile.mkstemp`` creates files owner-only (0o600); files renamed from one into place
+    (run files, checkpoints, downloads) get this mode instead, like any other file the user
+    writes.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no other way to read it: set and restore at once
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(
     path: Path, data: bytes, failure: str, durable: bool = False, what: str = ""
 ) -> None:
@@ -34,6 +52,7 @@ def write_atomic(
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             if durable:

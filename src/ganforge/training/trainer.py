@@ -26,8 +26,10 @@ from ganforge.errors import ConfigError, GanforgeError
 from ganforge.games import build_game
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed, precision
+from ganforge.training.announce import start_line, time_left
 from ganforge.training.ema import EMA, STANDING_STATS_SEED
 from ganforge.training.run_dir import lock_run, prepare_new, read_json, release_run, write_json
+from ganforge.training.threads import apply_threads
 from ganforge.views.grids import save_grid
 
 
@@ -51,13 +53,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device=cuda but no CUDA device is available; use --device cpu")
     return torch.device(name)
-
-
-def apply_threads(cfg: Config) -> None:
-    """torch's intra-op threads from ``cfg.threads`` (0 keeps torch's default), e.g. 1 on a
-    machine shared with other jobs, so that no OpenMP threads spin against each other."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
 
 
 def make_optimizer(cfg: Config, params, lr: float) -> torch.optim.Optimizer:
@@ -102,7 +97,7 @@ class Trainer:
         self.cfg, self.out = cfg, Path(out)
         self.dist = distributed.context()
         self.device = distributed.init(self.dist, resolve_device(cfg.device))
-        apply_threads(cfg)
+        self.threads_line = apply_threads(cfg, self.device)  # printed after the header
         precision.check(cfg.precision, self.device)
         slow = precision.slow_precision_warning(cfg.precision, self.device)
         if slow and self.dist.is_main:
@@ -356,6 +351,10 @@ class Trainer:
                 f"{self.step} to train further"
             )
         deadline = time.monotonic() + cfg.minutes * 60 if cfg.minutes else None
+        if self.dist.is_main:
+            header = start_line(cfg.recipe, self.data_name, total, cfg.minutes, self.out, self.step)
+            lines = [header, self.threads_line] if self.threads_line else [header]
+            print(*lines, sep="\n", file=sys.stderr, flush=True)
         sample_at = self._sample_schedule(total)
         ckpt_every_s = cfg.checkpoint_minutes * 60 if cfg.checkpoint_minutes else None
         old_handlers = {
@@ -438,7 +437,7 @@ class Trainer:
                         print(
                             f"step {self.step}{'/' + str(total) if total else ''}  "
                             f"d_loss {_num(line['d_loss'])}  g_loss {_num(line['g_loss'])}  "
-                            f"{line['images_per_sec']:.0f} img/s",
+                            f"{line['images_per_sec']:.0f} img/s{time_left(deadline, now)}",
                             file=sys.stderr,
                             flush=True,
                         )

@@ -100,6 +100,20 @@ def _module(G: nn.Module, game, input_kind: str) -> nn.Module:
     return LatentGenerator(G, game.num_classes, game.n_cat, game.n_cont).eval()
 
 
+def _write_via_temp(out: Path, write) -> None:
+    """Call ``write(tmp)`` for a hidden temporary beside ``out``, then move it onto ``out``.
+
+    The temporary is removed on any failure (and on Ctrl-C), so a failed export leaves no
+    ``.NAME.tmp`` behind and never replaces an existing ``out`` with a partial file.
+    """
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        write(tmp)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _export_torchscript(module: nn.Module, example: tuple, out: Path, meta: dict) -> None:
     import warnings
 
@@ -107,31 +121,58 @@ def _export_torchscript(module: nn.Module, example: tuple, out: Path, meta: dict
         warnings.simplefilter("ignore")  # torch.jit's deprecation notice
         traced = torch.jit.trace(module, example, check_trace=False)
         traced = torch.jit.freeze(traced.eval())
-        torch.jit.save(traced, str(out), _extra_files={"ganforge.json": json.dumps(meta)})
+    _write_via_temp(
+        out,
+        lambda tmp: torch.jit.save(
+            traced, str(tmp), _extra_files={"ganforge.json": json.dumps(meta)}
+        ),
+    )
 
 
-def _export_onnx(module: nn.Module, example: tuple, names: list[str], out: Path, meta: dict):
+def _rename_inputs(graph, names: list[str]) -> None:
+    """Give ``graph``'s inputs ``names``, first renaming any other value that already has one.
+
+    The exporter names values after their ops (``torch.cat`` -> ``cat``); asking it for an
+    input called ``cat`` (InfoGAN) gave two values one name, which ONNX refuses. Renaming after
+    export keeps the graph in single-assignment form.
+    """
+    taken = {v for n in graph.node for v in (*n.input, *n.output)}
+    taken |= {v.name for v in (*graph.input, *graph.output, *graph.initializer)}
+    mapping: dict[str, str] = {}
+    for value in sorted(taken & set(names)):
+        k = 1
+        while f"{value}_{k}" in taken:
+            k += 1
+        mapping[value] = f"{value}_{k}"
+        taken.add(mapping[value])
+    for inp, name in zip(graph.input, names, strict=True):
+        mapping[inp.name] = name
+    for node in graph.node:
+        node.input[:] = [mapping.get(v, v) for v in node.input]
+        node.output[:] = [mapping.get(v, v) for v in node.output]
+    for value in (*graph.input, *graph.output, *graph.value_info, *graph.initializer):
+        value.name = mapping.get(value.name, value.name)
+
+
+def _onnx_program(module: nn.Module, example: tuple):
+    """``torch.onnx.export`` (dynamo) with a dynamic batch; its failures as one clean line."""
     import logging
+    import re
     import warnings
 
-    try:
-        import onnx
-    except ImportError:
-        raise GanforgeError("ONNX export needs onnx: pip install 'ganforge[export]'") from None
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
     dynamic: tuple = tuple({0: batch} for _ in example)
     if isinstance(module, LatentGenerator):  # forward(z, *rest): the shapes nest the same way
-        dynamic = (dynamic[0], dynamic[1:])
+        dynamic = (dynamic[0], dynamic[1:]) if len(example) > 1 else (dynamic[0],)
     quiet = logging.getLogger("torch.onnx")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # e.g. "torchvision is not installed" notices
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            program = torch.onnx.export(
+            return torch.onnx.export(
                 module,
                 example,
-                input_names=names,
                 output_names=["images"],
                 dynamic_shapes=dynamic,
                 dynamo=True,
@@ -142,16 +183,32 @@ def _export_onnx(module: nn.Module, example: tuple, names: list[str], out: Path,
             raise GanforgeError(
                 f"ONNX export needs onnxscript: pip install 'ganforge[export]' ({exc})"
             ) from None
+        except Exception as exc:  # torch's message spans pages and carries colour codes
+            first = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines() or [""]
+            raise GanforgeError(
+                f"ONNX export failed in torch.onnx ({type(exc).__name__}: {first[0]}); "
+                "--format torchscript may work (GANFORGE_DEBUG=1 shows the cause)"
+            ) from exc
         finally:
             quiet.setLevel(level)
-    model = program.model_proto
+
+
+def _export_onnx(module: nn.Module, example: tuple, names: list[str], out: Path, meta: dict):
+    try:
+        import onnx
+    except ImportError:
+        raise GanforgeError("ONNX export needs onnx: pip install 'ganforge[export]'") from None
+    model = _onnx_program(module, example).model_proto
+    _rename_inputs(model.graph, names)
     for key, value in meta.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = f"ganforge.{key}", json.dumps(value)
-    tmp = out.with_name(f".{out.name}.tmp")
-    onnx.save_model(model, str(tmp))
-    onnx.checker.check_model(str(tmp))
-    tmp.replace(out)
+
+    def write(tmp: Path) -> None:
+        onnx.save_model(model, str(tmp))
+        onnx.checker.check_model(str(tmp))
+
+    _write_via_temp(out, write)
 
 
 def load_exported(path: str | Path, fmt: str):
