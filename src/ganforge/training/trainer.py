@@ -26,6 +26,7 @@ from ganforge.errors import CheckpointError, ConfigError, GanforgeError
 from ganforge.games import build_game
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed, precision
+from ganforge.training.collapse import check_trainer as check_collapse
 from ganforge.training.ema import EMA
 from ganforge.training.run_dir import prepare_new, read_json, write_json
 from ganforge.views.grids import save_grid
@@ -279,6 +280,8 @@ class Trainer:
         finally:
             G.train(was_training)
         save_grid(images, path, nrow=self.grid_nrow)
+        if path.parent.name == "samples" and (warning := check_collapse(self, images)):
+            print(warning, file=sys.stderr, flush=True)  # once per run: G seems collapsed
         if self.tb is not None and path.parent.name == "samples":
             from ganforge.views.grids import make_grid
 
