@@ -57,7 +57,7 @@ class CollapseWatch:
         return (
             f"ganforge: warning: G seems collapsed at step {step}: its samples vary "
             f"{self.last:.2f}x as much as the data (below {self.threshold}); check samples/, "
-            "and try more steps, a lower lr_d (e.g. --set lr_d=1e-4), another recipe "
+            "and try a lower lr_d (e.g. --set lr_d=1e-4), another recipe "
             "(wgan-gp, hinge-sn) or more images"
         )
 
