@@ -110,7 +110,10 @@ def load_training_images(
 def _rotate(x: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Each image turned by k * 90 degrees, k uniform in 0..3; returns (images, k)."""
     k = torch.randint(0, 4, (x.shape[0],), generator=gen)
-    out = torch.stack([torch.rot90(img, int(r), dims=(1, 2)) for img, r in zip(x, k, strict=True)])
+    out = x.clone()
+    for r in range(1, 4):
+        sel = k == r
+        out[sel] = torch.rot90(x[sel], r, dims=(2, 3))
     return out, k
 
 
