@@ -381,3 +381,68 @@ def command_cases(tmp: Path, run: Path) -> list[tuple[str, list[str], str, int]]
         )
     )
     return cases
+
+
+def feature_cases(tmp: Path) -> list[tuple[str, list[str], str, int]]:
+    """(description, full CLI args, expected fragment, exit code) for bad input to `features
+    train` and to `eval` of an own-folder run (issue 24 item 4). Makes a 1-step 16 px RGB run
+    on a folder of coloured shapes in ``tmp``."""
+    import contextlib
+    import io
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from make_shapes import make_shapes
+
+    from ganforge.cli import main
+
+    folder = make_shapes(tmp / "shapes", n=20, size=16)
+    run_dir = tmp / "folder-run"
+    args = ["train", "dcgan", "--dataset", f"folder:{folder}", "--image-size", "16"]
+    args += ["--channels", "3", "--steps", "1", "--batch-size", "16", "--out", str(run_dir)]
+    args += ["--set", "g_width=8", "--set", "d_width=8", "--set", "report=false"]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(args) == 0, "the folder run for the feature cases did not train"
+    kept = tmp / "kept.safetensors"
+    kept.write_bytes(b"mine")
+    npy = tmp / "x.npy"
+    np.save(npy, np.zeros((4, 1, 28, 28), dtype=np.uint8))
+    evals = ["eval", str(run_dir), "--n", "50", "--allow-small"]
+    return [
+        ("eval of a folder run, no extractor", evals, "make one with `ganforge features train", 2),
+        (
+            "eval of a 16 px RGB run with --features fashion-mnist",
+            [*evals, "--features", "fashion-mnist"],
+            "takes 1x28x28 images but run",
+            2,
+        ),
+        (
+            "eval --features FILE.safetensors that does not exist",
+            ["eval", str(npy), "--features", str(tmp / "missing.safetensors")],
+            "not found",
+            2,
+        ),
+        (
+            "features train on a missing folder",
+            ["features", "train", f"folder:{tmp / 'nope'}", "--out", str(tmp / "n.safetensors")],
+            "does not exist",
+            2,
+        ),
+        (
+            "features train --out not .safetensors",
+            ["features", "train", str(folder), "--out", str(tmp / "f.pt")],
+            "must end in .safetensors",
+            2,
+        ),
+        (
+            "features train --steps 0",
+            ["features", "train", str(folder), "--steps", "0", "--out", str(tmp / "z.safetensors")],
+            "bad --steps 0",
+            2,
+        ),
+        (
+            "features train onto an existing file",
+            ["features", "train", str(folder), "--out", str(kept)],
+            "exists; pass --force",
+            2,
+        ),
+    ]

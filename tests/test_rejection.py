@@ -199,6 +199,7 @@ def test_eval_scores_what_sample_gives_and_raw_skips_drs(cli, tmp_path, monkeypa
         return {"kid": 0.0, "info": {}}
 
     monkeypatch.setattr(evaluate, "evaluate_images", fake_scores)
+    monkeypatch.setattr(evaluate, "_resolve_extractor", lambda *a, **k: None)  # checked first
     res = evaluate.evaluate_target(run_dir, dataset="x", metrics="kid", n=50, seed=2)
     assert "rejection=drs" in res["info"]["sampling"]
     res_raw = evaluate.evaluate_target(run_dir, dataset="x", metrics="kid", n=50, seed=2, raw=True)

@@ -532,7 +532,11 @@ def _add_eval(sub) -> None:
         "--metrics", default="fid,kid,is,pr,dc", help="comma list of fid,kid,is,pr,dc,cas,nn or all"
     )
     p.add_argument("--n", type=int, default=10_000, help="samples drawn from a run (default 10000)")
-    p.add_argument("--features", help="fashion-mnist, mnist or inception:PATH (not bundled)")
+    p.add_argument(
+        "--features",
+        help="fashion-mnist, mnist, inception:PATH (not bundled) or a PATH.safetensors made by "
+        "`ganforge features train`",
+    )
     p.add_argument("--labels", help=".npy of requested classes for cas with a .npy TARGET")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--best", action="store_true", help="use the run's best checkpoint")
@@ -583,6 +587,8 @@ def _cmd_eval(args) -> int:
     print(f"real reference: {info['reference']}")
     if "nn_reference" in info:
         print(f"memorisation reference: {info['nn_reference']}; {info['memorisation']}")
+    if "is_note" in info:
+        print(f"note: {info['is_note']}", file=sys.stderr)
     for key, value in result.items():
         extra = ""
         if key == "kid":
@@ -594,6 +600,72 @@ def _cmd_eval(args) -> int:
         print(f"{key:10s} {value:.6g}{extra}")
     if args.json:
         print(json.dumps(result))
+
+
+# ------------------------------------------------------------------------------- features
+def _add_features(sub) -> None:
+    p = sub.add_parser(
+        "features",
+        help="train a feature extractor on your own images (for eval --features)",
+        description="Train a small CNN on DATASET's images as the feature space of `eval` for "
+        "data the shipped extractors do not cover (own image folders). Labels come from class "
+        "sub-folders (root/<class>/*.png, two or more); without them the net learns to tell "
+        "how each image was rotated (self-supervised). Writes PATH.safetensors and PATH.json.",
+    )
+    p.add_argument("action", choices=["train"])
+    p.add_argument("dataset", help="folder:PATH (or a folder), or a dataset name")
+    p.add_argument("--out", help="weights file, *.safetensors (default DATASET-features....)")
+    p.add_argument("--steps", type=int, default=500, help="training steps (default 500)")
+    p.add_argument("--image-size", type=int, default=0, help="as the run's (folders: 64)")
+    p.add_argument("--channels", type=int, default=0, help="as the run's (folders: 3)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.set_defaults(func=_cmd_features)
+
+
+def _cmd_features(args) -> int:
+    from ganforge.metrics.domain import (
+        log_stderr,
+        save_domain_extractor,
+        train_domain_extractor,
+    )
+
+    dataset = args.dataset
+    if ":" not in dataset and Path(dataset).expanduser().is_dir():
+        dataset = f"folder:{dataset}"
+    if args.channels not in (0, 1, 3):
+        raise GanforgeError(f"bad --channels {args.channels}: use 1 or 3")
+    if args.image_size < 0 or args.batch_size < 1:
+        raise GanforgeError("--image-size must be >= 0 and --batch-size >= 1")
+    name = Path(dataset.partition(":")[2] or dataset).name or "data"
+    out = Path(args.out or f"{name}-features.safetensors")
+    if out.suffix != ".safetensors":
+        raise GanforgeError(f"--out {out}: the file name must end in .safetensors")
+    if out.exists() and not args.force:
+        raise GanforgeError(f"{out} exists; pass --force to replace it or choose another --out")
+    net, card = train_domain_extractor(
+        dataset,
+        steps=args.steps,
+        image_size=args.image_size,
+        channels=args.channels,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        log=log_stderr,
+    )
+    card["command"] = (
+        f"ganforge features train {dataset} --steps {args.steps} --image-size "
+        f"{card['input_shape'][-1]} --channels {card['input_shape'][0]} --batch-size "
+        f"{args.batch_size} --seed {args.seed} --out {out}"
+    )
+    path = save_domain_extractor(net, card, out)
+    c, size, _ = card["input_shape"]
+    print(
+        f"wrote {path} and {path.with_suffix('.json').name}: {card['objective']} objective, "
+        f"{card['images']} images {c}x{size}x{size}, train accuracy {card['train_accuracy']:.3f}"
+    )
+    print(f"use it with: ganforge eval RUN --features {path}")
+    return 0
 
 
 # ------------------------------------------------------------------------------ translate
@@ -642,7 +714,8 @@ def _cmd_translate(args) -> int:
 # Each later command registers with an _add_* function listed in COMMANDS below.
 
 
-COMMANDS = [_add_train, _add_sample, _add_recipes, _add_data, _add_eval, _add_toy, _add_lab]
+COMMANDS = [_add_train, _add_sample, _add_recipes, _add_data, _add_eval, _add_features]
+COMMANDS += [_add_toy, _add_lab]
 COMMANDS += [_add_translate, _add_report, _add_timelapse, _add_interpolate, _add_runs, _add_export]
 
 

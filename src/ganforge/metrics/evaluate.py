@@ -93,7 +93,9 @@ def reference(
     under the content hash of the data (:func:`data_digest`), not only its name."""
     from ganforge.data.datasets import load_dataset
 
-    data = load_dataset(dataset, split, data_dir)
+    shape = tuple(extractor.input_shape)  # a folder is read at the extractor's image size
+    size, channels = (shape[-1], shape[0]) if len(shape) == 3 else (0, 0)
+    data = load_dataset(dataset, split, data_dir, image_size=size, channels=channels)
     digest = data_digest(data.images, data.labels)
     tag = f"{extractor.card.get('sha256', extractor.name)}-{extractor.scale}"
     key = (tag, dataset, split, digest)
@@ -197,7 +199,11 @@ def evaluate_images(
         )
     if "kid" in wanted:
         scores["kid"], info["kid_std"] = kernel_distance(test.features, out.features, seed=seed)
-    if "is" in wanted:
+    if "is" in wanted and extractor.card.get("objective") == "rotation":
+        info["is_note"] = (
+            "is not computed: this extractor predicts rotations, not classes (no class logits)"
+        )
+    elif "is" in wanted:
         scores["is"], info["is_std"] = classifier_score(out.logits)
     if "pr" in wanted:
         scores["precision"], scores["recall"] = precision_recall(real_sub, out.features, k=3)
@@ -226,16 +232,35 @@ def evaluate_images(
     return scores
 
 
-def _resolve_extractor(features: str | FeatureExtractor | None, dataset: str) -> FeatureExtractor:
+def _resolve_extractor(
+    features: str | FeatureExtractor | None,
+    dataset: str,
+    shape: tuple[int, ...] = (),
+    what: str = "the run",
+) -> FeatureExtractor:
+    """The extractor to score ``dataset``'s images with; checked against the image ``shape``
+    (C, H, W) when given, so that a mismatch stops before any sampling."""
     if isinstance(features, FeatureExtractor):
         return features
     name = features or extractor_for_dataset(dataset)
     if name is None:
+        from ganforge.metrics.domain import train_command
+
         raise GanforgeError(
-            f"no shipped feature extractor for dataset {dataset!r}: use --features "
-            "fashion-mnist|mnist|inception:PATH"
+            f"no shipped feature extractor for dataset {dataset!r}: make one with "
+            f"`{train_command(dataset, shape)}`, then pass --features with that file"
         )
-    return load_feature_extractor(name)
+    extractor = load_feature_extractor(name)
+    want = tuple(extractor.input_shape)
+    if shape and len(want) == 3 and tuple(shape) != want:
+        from ganforge.metrics.domain import train_command
+
+        raise GanforgeError(
+            f"feature extractor {extractor.name} takes {'x'.join(map(str, want))} images but "
+            f"{what} has {'x'.join(map(str, shape))}; make a matching one with "
+            f"`{train_command(dataset, shape)}`"
+        )
+    return extractor
 
 
 def read_npy(path: str | Path) -> np.ndarray:
@@ -318,8 +343,10 @@ def evaluate_target(
             classes = list(range(k))
             y = torch.tensor([classes[i % k] for i in range(n)])
         drs = run.uses_rejection and not raw
+        shape = tuple(run.game.describe()["data_shape"])
+        extractor = _resolve_extractor(features, dataset, shape, f"run {target}")  # before sampling
         images = run.sample(n, seed, classes=classes, rejection=drs)
-        result = evaluate_images(images, dataset, wanted, features, y, seed)
+        result = evaluate_images(images, dataset, wanted, extractor, y, seed)
         result["info"]["target"] = f"{target} (step {run.step})"
         if drs:
             result["info"]["sampling"] = "discriminator rejection sampling (rejection=drs)"

@@ -169,16 +169,22 @@ def load_feature_extractor(
     name: str = "fashion-mnist", device: str | torch.device = "cpu", batch_size: int = 500
 ) -> FeatureExtractor:
     """The shipped extractor ``name`` (fashion-mnist, mnist, or a dataset that maps to one such as
-    mnist5k), or ``inception:PATH`` for local FID Inception-v3 weights (not bundled)."""
+    mnist5k), ``inception:PATH`` for local FID Inception-v3 weights (not bundled), or a
+    ``PATH.safetensors`` written by ``ganforge features train`` (metrics/domain.py)."""
     if name.startswith("inception:"):
         from ganforge.metrics.inception import load_inception
 
         return load_inception(name.partition(":")[2], device=device, batch_size=batch_size)
+    if name.endswith(".safetensors"):  # made by `ganforge features train`
+        from ganforge.metrics.domain import load_domain_extractor
+
+        return load_domain_extractor(name, device=device, batch_size=batch_size)
     key = EXTRACTOR_FOR_DATASET.get(name, name)
     if key not in SHIPPED:
         raise GanforgeError(
-            f"no feature extractor for {name!r}: choose {', '.join(SHIPPED)} or inception:PATH "
-            "(Inception-v3 FID weights from a local file; they are not bundled)"
+            f"no feature extractor for {name!r}: choose {', '.join(SHIPPED)}, inception:PATH "
+            "(Inception-v3 FID weights from a local file; they are not bundled) or a "
+            "PATH.safetensors made by `ganforge features train`"
         )
     path = WEIGHTS_DIR / f"{key}.safetensors"
     if not path.is_file():

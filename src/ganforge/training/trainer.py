@@ -27,6 +27,7 @@ from ganforge.games import build_game
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed, precision
 from ganforge.training.announce import start_line, time_left
+from ganforge.training.collapse import check_trainer as check_collapse
 from ganforge.training.ema import EMA, STANDING_STATS_SEED
 from ganforge.training.run_dir import lock_run, prepare_new, read_json, release_run, write_json
 from ganforge.training.threads import apply_threads
@@ -286,6 +287,8 @@ class Trainer:
         finally:
             G.train(was_training)
         save_grid(images, path, nrow=self.grid_nrow)
+        if path.parent.name == "samples" and (warning := check_collapse(self, images)):
+            print(warning, file=sys.stderr, flush=True)  # once per run: G seems collapsed
         if self.tb is not None and path.parent.name == "samples":
             from ganforge.views.grids import make_grid
 
