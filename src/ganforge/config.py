@@ -194,6 +194,7 @@ class Config:
             minimum = f.metadata.get("minimum")
             if minimum is not None and value is not None and value < minimum:
                 raise ConfigError(f"bad value {value!r} for '{f.name}': must be >= {minimum}")
+        self._refuse_idle_keys()
         if self.channels not in (0, 1, 3):
             raise ConfigError(f"bad value {self.channels} for 'channels': allowed values are 1, 3")
         if self.penalty in ("gp", "gp-one-sided", "slope", "r1") and self.d_norm == "batch":
@@ -232,13 +233,7 @@ class Config:
                     f"rejection=drs does not work with conditioning={self.conditioning}; "
                     "use rejection=none"
                 )
-            why = (
-                f"loss={self.loss} (D's logit is a density ratio only for non-saturating/minimax)"
-                if self.loss not in ("non-saturating", "minimax")
-                else f"pack={self.pack} (D judges packs, not samples)"
-                if self.pack > 1
-                else ""
-            )
+            why = next((w for w in self._drs_obstacles() if w), "")
             if why and not self.drs_calibration:
                 raise ConfigError(
                     f"rejection=drs does not work with {why}; use rejection=none, or "
@@ -249,6 +244,86 @@ class Config:
                 f"bad value {self.pack} for 'pack': batch_size {self.batch_size} must be a "
                 "multiple of it"
             )
+
+    def _drs_obstacles(self) -> list[str]:
+        """Why D's logit at the end of training is not log p_data/p_G of the sampled G (Azadi
+        et al. 2019 need the optimal D of the plain GAN objective for that very G)."""
+        return [
+            f"loss={self.loss} (D's logit is a density ratio only for non-saturating/minimax)"
+            if self.loss not in ("non-saturating", "minimax")
+            else "",
+            f"pack={self.pack} (D judges packs, not samples)" if self.pack > 1 else "",
+            f"ema={self.ema} (D's logit is the density ratio of the live G, not of the averaged "
+            "G that is sampled)"
+            if self.ema
+            else "",
+            f"label_smoothing={self.label_smoothing} (D's optimum is then not the density ratio)"
+            if self.label_smoothing
+            else "",
+            f"instance_noise={self.instance_noise} (D learns the ratio of the noised densities)"
+            if self.instance_noise
+            else "",
+            "d_norm=batch (D's eval-mode statistics differ from the batch statistics it was "
+            "trained with)"
+            if self.d_norm == "batch"
+            else "",
+        ]
+
+    def _refuse_idle_keys(self) -> None:
+        """Every key set away from its default must act: one that cannot in this setting is
+        refused with the reason, rather than accepted and ignored."""
+        defaults = Config()
+        for key, (acts, where) in IDLE_UNLESS.items():
+            if getattr(self, key) != getattr(defaults, key) and not acts(self):
+                raise ConfigError(
+                    f"'{key}' has no effect here: it acts only {where}; remove --set {key}=..."
+                )
+
+
+_LABELLED = ("concat", "matching", "acgan", "projection")
+_SMOOTHABLE = ("non-saturating", "minimax", "least-squares")
+# key -> (does it act in this config?, where it acts): checked for keys set off their default
+IDLE_UNLESS: dict[str, tuple[Any, str]] = {
+    "penalty": (lambda c: c.game == "adversarial", "in adversarial games (not pix2pix/cyclegan)"),
+    "penalty_weight": (lambda c: c.penalty != "none", "with a penalty (--set penalty=...)"),
+    "clip": (lambda c: c.game == "adversarial", "in adversarial games (not pix2pix/cyclegan)"),
+    "instance_noise": (
+        lambda c: c.game == "adversarial",
+        "in adversarial games (not pix2pix/cyclegan)",
+    ),
+    "instance_noise_steps": (lambda c: c.instance_noise > 0, "with instance_noise > 0"),
+    "label_smoothing": (
+        lambda c: c.loss in _SMOOTHABLE,
+        "with loss=non-saturating, minimax or least-squares (hinge and Wasserstein losses "
+        "have no target to smooth)",
+    ),
+    "pack": (lambda c: c.game == "adversarial", "in adversarial games"),
+    "unroll": (lambda c: c.game == "adversarial", "in adversarial games"),
+    "rejection": (lambda c: c.game == "adversarial", "in adversarial games"),
+    "num_classes": (lambda c: c.conditioning in _LABELLED, "with label conditioning"),
+    "info_categorical": (lambda c: c.conditioning == "infogan", "with conditioning=infogan"),
+    "info_continuous": (lambda c: c.conditioning == "infogan", "with conditioning=infogan"),
+    "info_weight": (lambda c: c.conditioning == "infogan", "with conditioning=infogan"),
+    "aux_weight": (lambda c: c.conditioning == "acgan", "with conditioning=acgan"),
+    "self_attention": (lambda c: c.arch == "dcgan", "with arch=dcgan"),
+    "z_dim": (
+        lambda c: c.game == "adversarial",
+        "in adversarial games (pix2pix/cyclegan G takes images)",
+    ),
+    "l1_weight": (lambda c: c.game == "pix2pix", "with game=pix2pix"),
+    "cycle_weight": (lambda c: c.game == "cyclegan", "with game=cyclegan"),
+    "identity_weight": (lambda c: c.game == "cyclegan", "with game=cyclegan"),
+    "pool_size": (lambda c: c.game == "cyclegan", "with game=cyclegan"),
+    "lr_decay_start": (
+        lambda c: c.game == "cyclegan" or c.arch == "toy",
+        "with game=cyclegan and in `ganforge toy`",
+    ),
+    "drs_beta": (lambda c: c.rejection == "drs", "with rejection=drs"),
+    "drs_calibration": (lambda c: c.rejection == "drs", "with rejection=drs"),
+    "drs_fourier": (lambda c: c.drs_calibration > 0, "with drs_calibration > 0"),
+    "compile_trial": (lambda c: c.compile, "with compile=true"),
+    "eval_samples": (lambda c: c.eval_every > 0, "with eval_every > 0"),
+}
 
 
 def _base_type(tp: Any) -> tuple[type, bool]:
