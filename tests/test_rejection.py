@@ -146,7 +146,9 @@ def test_calibration_lifts_the_loss_restriction_but_needs_toy_data():
     with pytest.raises(ConfigError, match="or drs_calibration=1000 to fit a classifier"):
         Config().with_overrides({"arch": "toy", "loss": "wasserstein", "rejection": "drs"})
     with pytest.raises(ConfigError, match="drs_calibration works on the 2-D toy data only"):
-        Config().with_overrides({"arch": "dcgan", "drs_calibration": 100})
+        Config().with_overrides(
+            {"arch": "dcgan", "d_norm": "none", "rejection": "drs", "drs_calibration": 100}
+        )
     with pytest.raises(ConfigError, match="conditioning=concat"):
         Config().with_overrides(
             {"arch": "toy", "rejection": "drs", "drs_calibration": 10, "conditioning": "concat"}

@@ -203,6 +203,7 @@ class Trainer:
 
     def save(self, path: Path | None = None) -> Path:
         path = path or ckpt.step_path(self.ckpt_dir, self.step)
+        self.sampler()  # on every rank: the EMA G's statistics stay the same everywhere
         if self.dist.is_main:
             ckpt.save_checkpoint(path, self.state())
             ckpt.prune(self.ckpt_dir, self.cfg.keep_checkpoints)
