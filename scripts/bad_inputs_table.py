@@ -188,6 +188,26 @@ def _command_rows(tmp: Path) -> list[tuple[str, int, str]]:
     return [(d, rc, msg.replace(f"pid {holder.pid}", "pid PID")) for d, rc, msg in rows]
 
 
+# keys that cannot act where they are set, and rejection sampling where D's logit is no density
+# ratio of the sampled G (issue 16.6 and 16.7)
+CONFIG_CASES = [
+    ("pix2pix --set penalty=gp", ["train", "pix2pix", "--set", "penalty=gp"]),
+    ("cyclegan --set clip=0.01", ["train", "cyclegan", "--set", "clip=0.01"]),
+    ("cyclegan --set instance_noise=0.1", ["train", "cyclegan", "--set", "instance_noise=0.1"]),
+    ("hinge-sn --set label_smoothing=0.1", ["train", "hinge-sn", "--set", "label_smoothing=0.1"]),
+    ("wgan-gp --set label_smoothing=0.1", ["train", "wgan-gp", "--set", "label_smoothing=0.1"]),
+    ("dcgan --set l1_weight=10", ["train", "dcgan", "--set", "l1_weight=10"]),
+    ("gan --set self_attention=true", ["train", "gan", "--set", "self_attention=true"]),
+    ("hinge-sn rejection=drs", ["train", "hinge-sn", "--set", "rejection=drs"]),
+    (
+        "gan rejection=drs with ema",
+        ["train", "gan", "--set", "rejection=drs", "--set", "ema=0.999"],
+    ),
+    ("dcgan rejection=drs (BatchNorm in D)", ["train", "dcgan", "--set", "rejection=drs"]),
+    ("pix2pix --set ema=0.999 (BatchNorm G)", ["train", "pix2pix", "--set", "ema=0.999"]),
+]
+
+
 def main_table() -> None:
     import torch
 
@@ -210,9 +230,15 @@ def main_table() -> None:
         rows += _command_rows(tmp)
         from robust_util import command_cases, tiny_args
 
-        assert main(tiny_args(tmp / "imgs", tmp / "cmd-run", 2)) == 0  # a run left as trained
-        for desc, args, _, _ in command_cases(tmp / "commands", tmp / "cmd-run"):
+        assert main(tiny_args(tmp / "imgs", tmp / "cmd-run-b", 2)) == 0  # a run left as trained
+        for desc, args, _, _ in command_cases(tmp / "commands", tmp / "cmd-run-b"):
             rows.append((desc, *_run(args)))
+        from robust_util import feature_cases
+
+        for desc, args, _, _ in feature_cases(tmp / "features"):
+            rows.append((desc, *_run(args)))
+        for desc, args in CONFIG_CASES:
+            rows.append((desc, *_run([*args, "--out", str(tmp / "cfg-run")])))
         print("| input | exit | message |")
         print("|---|---|---|")
         for desc, rc, msg in rows:

@@ -76,3 +76,23 @@ def test_optimizer_state_takes_its_parameters_memory_layout():
             moment = opt2.state[p][name]
             assert moment.stride() == p.stride(), name
             torch.testing.assert_close(moment, opt.state[p][name], rtol=0, atol=0)
+
+
+def test_resume_keeps_the_thread_count_the_run_chose(tmp_path, cli, default_threads):
+    """Automatic threads follow the machine's load, and a different count can change the
+    arithmetic: a resume takes the count of the run it resumes."""
+    import json
+
+    run = tmp_path / "run"
+    rc, _, err = cli("train", "gan", "--steps", "2", *SMALL, "--out", run)
+    assert rc == 0, err
+    info = json.loads((run / "run.json").read_text())
+    assert info["threads"] >= 1
+    info["threads"] = 1
+    (run / "run.json").write_text(json.dumps(info))
+    torch.set_num_threads(2)
+    rc, _, err = cli("train", "--resume", run, "--steps", "3")
+    assert rc == 0, err
+    assert "1 CPU thread(s), as the run being resumed" in err
+    assert torch.get_num_threads() == 1
+    assert json.loads((run / "run.json").read_text())["threads"] == 1

@@ -99,6 +99,13 @@ class Trainer:
         self.dist = distributed.context()
         self.device = distributed.init(self.dist, resolve_device(cfg.device))
         self.threads_line = apply_threads(cfg, self.device)  # printed after the header
+        resumed_threads = self._resumed_threads() if resume and not cfg.threads else 0
+        if resumed_threads and self.device.type == "cpu":  # same reductions: an exact resume
+            torch.set_num_threads(resumed_threads)
+            self.threads_line = (
+                f"ganforge: {resumed_threads} CPU thread(s), as the run being resumed (its "
+                "arithmetic stays the same); --set threads=N to choose"
+            )
         precision.check(cfg.precision, self.device)
         slow = precision.slow_precision_warning(cfg.precision, self.device)
         if slow and self.dist.is_main:
@@ -210,6 +217,14 @@ class Trainer:
         self.last_checkpoint = path
         return path
 
+    def _resumed_threads(self) -> int:
+        """The thread count the run being resumed chose automatically (0: unknown)."""
+        path = self.out / "run.json"
+        try:
+            return int(read_json(path).get("threads", 0)) if path.is_file() else 0
+        except (GanforgeError, ValueError, TypeError):
+            return 0
+
     def _restore(self, extend_steps: int) -> None:
         path = ckpt.latest_checkpoint(self.ckpt_dir)
         if path is None:
@@ -312,6 +327,7 @@ class Trainer:
                 "pid": os.getpid(),
                 "updated": time.time(),
                 "world_size": self.dist.world_size,
+                "threads": torch.get_num_threads(),
                 "device": str(self.device),
                 "skipped_images": self.skipped,
             }
