@@ -28,7 +28,12 @@ def _run(args: list[str]) -> tuple[int, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         rc = main(args)
-    lines = [ln for ln in err.getvalue().splitlines() if ln.startswith("ganforge:")]
+    info = ("ganforge: training ", "ganforge: resuming ")  # the header names the data folder
+    lines = [
+        ln
+        for ln in err.getvalue().splitlines()
+        if ln.startswith("ganforge:") and not ln.startswith(info) and "CPU thread" not in ln
+    ]
     if rc == 0:
         lines = [ln for ln in lines if "warning" in ln or "skipped" in ln][-1:] or [
             out.getvalue().splitlines()[0]
