@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import DataError, GanforgeError
-from ganforge.metrics.features import FEATURE_DIM, FeatureExtractor
+from ganforge.metrics.features import FEATURE_DIM, FeatureExtractor, conv_blocks
 
 MIN_SIDE = 8  # three 2x max-pools
 
@@ -50,14 +50,7 @@ class DomainCNN(nn.Module):
     ):
         super().__init__()
         chans = [channels, width, 2 * width, 4 * width]
-        layers: list[nn.Module] = []
-        for cin, cout in zip(chans[:-1], chans[1:], strict=True):
-            layers += [
-                nn.Conv2d(cin, cout, 3, padding=1, bias=False),
-                nn.BatchNorm2d(cout),
-                nn.ReLU(inplace=True),
-                nn.MaxPool2d(2),
-            ]
+        layers = conv_blocks(chans)
         self.conv = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1))
         self.fc = nn.Linear(chans[-1], feature_dim)
         self.drop = nn.Dropout(0.2)

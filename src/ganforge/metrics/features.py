@@ -33,6 +33,19 @@ EXTRACTOR_FOR_DATASET = {"fashion-mnist": "fashion-mnist", "mnist": "mnist", "mn
 FEATURE_DIM = 128
 
 
+def conv_blocks(chans: list[int]) -> list[nn.Module]:
+    """conv3x3-BN-ReLU-maxpool from chans[i] to chans[i + 1] channels, one block per step."""
+    layers: list[nn.Module] = []
+    for cin, cout in zip(chans[:-1], chans[1:], strict=True):
+        layers += [
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+        ]
+    return layers
+
+
 class SmallCNN(nn.Module):
     """Three conv blocks (conv3x3-BN-ReLU-maxpool; w, 2w, 4w channels; 28->14->7->3), then
     FC 36w->128 + ReLU (the feature layer), dropout, and FC 128->10 (the logits)."""
@@ -40,14 +53,7 @@ class SmallCNN(nn.Module):
     def __init__(self, num_classes: int = 10, width: int = 24, feature_dim: int = FEATURE_DIM):
         super().__init__()
         chans = [1, width, 2 * width, 4 * width]
-        layers: list[nn.Module] = []
-        for cin, cout in zip(chans[:-1], chans[1:], strict=True):
-            layers += [
-                nn.Conv2d(cin, cout, 3, padding=1, bias=False),
-                nn.BatchNorm2d(cout),
-                nn.ReLU(inplace=True),
-                nn.MaxPool2d(2),
-            ]
+        layers = conv_blocks(chans)
         self.conv = nn.Sequential(*layers)
         self.fc = nn.Linear(chans[-1] * 3 * 3, feature_dim)
         self.drop = nn.Dropout(0.3)
