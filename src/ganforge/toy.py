@@ -122,7 +122,7 @@ def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
     game = AdversarialGame(cfg, (2,))
     opt_g = make_optimizer(cfg, game.G.parameters(), cfg.lr_g)
     opt_d = make_optimizer(cfg, game.D.parameters(), cfg.lr_d)
-    game.d_optimizer = opt_d
+    game.bind_optimizers(opt_g, opt_d)
     ema = EMA(game.G, cfg.ema) if cfg.ema else None
 
     def sampler() -> torch.nn.Module:  # the EMA G with its own BatchNorm statistics, if any

@@ -124,6 +124,16 @@ class AdversarialGame(Game):
         self.d_optimizer: torch.optim.Optimizer | None = None  # read by unrolled G steps
         self._joint_critic: bool | None = None  # decided at the first D step
 
+    def bind_optimizers(self, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer) -> None:
+        self.d_optimizer = opt_d  # unrolled G steps look ahead with D's Adam state
+
+    def grid_shape(self) -> tuple[int, int]:
+        """A class-conditional grid shows 10 samples of each class in rows: 100 in rows of 10."""
+        return (100, 10) if self.num_classes else (64, 8)
+
+    def channels_last_ok(self) -> bool:
+        return self.cfg.arch != "mlp" and len(self.data_shape) == 3
+
     # -- latents ------------------------------------------------------------------------
     def latents(self, n: int, device: torch.device, generator: torch.Generator | None = None):
         """z ~ N(0, I), labels ~ U{0..K-1}, InfoGAN codes (categorical, continuous ~ U[-1, 1]).

@@ -58,6 +58,18 @@ class Game(nn.Module):
     def after_d_step(self) -> None:
         """Called after every discriminator update."""
 
+    def bind_optimizers(self, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer) -> None:
+        """The loop's optimisers, for a game whose step looks ahead with them (the unrolled
+        GAN's G step simulates D's Adam updates); most games ignore them."""
+
+    def grid_shape(self) -> tuple[int, int]:
+        """(samples, per row) of the fixed sample grid: 64 in rows of 8 by default."""
+        return 64, 8
+
+    def channels_last_ok(self) -> bool:
+        """Whether G and D work on (N, C, H, W) images that channels_last memory can hold."""
+        return True
+
     def lr_scale(self, progress: float | None) -> float:
         """Factor on both base learning rates at ``progress`` (fraction of the budget done,
         None when the budget is open-ended); the trainer applies it before every step."""

@@ -135,12 +135,11 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.game = build_game(cfg, data.shape, num_classes).to(self.device)
         self.game.shard = (self.dist.rank, self.dist.world_size)
-        if cfg.channels_last and cfg.arch != "mlp" and len(data.shape) == 3:
+        if cfg.channels_last and self.game.channels_last_ok():
             self.game.to(memory_format=torch.channels_last)
         self.opt_g = make_optimizer(cfg, self.game.G.parameters(), cfg.lr_g)
         self.opt_d = make_optimizer(cfg, self.game.D.parameters(), cfg.lr_d)
-        if hasattr(self.game, "d_optimizer"):  # unrolled G steps look ahead with D's Adam state
-            self.game.d_optimizer = self.opt_d
+        self.game.bind_optimizers(self.opt_g, self.opt_d)
         self.scaler = precision.grad_scaler(cfg.precision, self.device)
         self.ema = EMA(self.game.G, cfg.ema) if cfg.ema else None
         self.compile_trial = None
@@ -166,8 +165,7 @@ class Trainer:
         )
         self.step = 0
         self.wall_before = 0.0  # seconds trained before a resume
-        grid_n = 100 if getattr(self.game, "num_classes", 0) else 64
-        self.grid_nrow = 10 if grid_n == 100 else 8
+        grid_n, self.grid_nrow = self.game.grid_shape()
         self.fixed = self.game.fixed_inputs(grid_n, cfg.seed + 1, self.device, grid=True)
         self.ckpt_dir = self.out / "checkpoints"
         self.last_checkpoint: Path | None = None
