@@ -78,7 +78,9 @@ def main() -> None:
         for r in rows[policy or "none"]:
             print(f"  augment={r['policy']:<26} seed {r['seed']}  FD {r['fid']:.3f}  "
                   f"{r['wall_seconds']:.0f} s", flush=True)  # fmt: skip
-    print(f"\n{args.recipe} on {args.dataset}, {args.steps} G steps, FD (our extractor, 10k samples)")
+    print(
+        f"\n{args.recipe} on {args.dataset}, {args.steps} G steps, FD (our extractor, 10k samples)"
+    )
     print("| augment | FD per seed | mean | SE | wall s (mean) |\n|---|---|---|---|---|")
     for policy, rs in rows.items():
         fds = [r["fid"] for r in rs]

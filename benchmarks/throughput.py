@@ -92,12 +92,12 @@ class GanforgeRunner:
         from ganforge.training import precision
 
         with CountFlops() as fc, precision.autocast(t.cfg.precision, t.device):
-            for _ in range(t.cfg.d_steps):
+            for i in range(t.cfg.d_steps):
                 batch = next(t.batches)
-                loss, _ = game.d_loss(batch, 0)
+                loss, _, fakes = game.d_loss(batch, 0, i == t.cfg.d_steps - 1)
                 loss.backward()
             game.D.requires_grad_(False)
-            loss, _ = game.g_loss(batch, 0)
+            loss, _ = game.g_loss(batch, 0, fakes)
             loss.backward()
         return fc.get_total_flops()
 

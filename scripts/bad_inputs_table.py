@@ -117,9 +117,9 @@ def _checkpoint_rows(tmp: Path) -> list[tuple[str, int, str]]:
 
     real_d_loss = AdversarialGame.d_loss
 
-    def nan_loss(self, batch, step):
-        loss, logs = real_d_loss(self, batch, step)
-        return (loss * float("nan") if step >= 7 else loss), logs
+    def nan_loss(self, batch, step, keep_fakes=True):
+        loss, logs, fakes = real_d_loss(self, batch, step, keep_fakes)
+        return (loss * float("nan") if step >= 7 else loss), logs, fakes
 
     AdversarialGame.d_loss = nan_loss
     try:

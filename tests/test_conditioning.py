@@ -117,7 +117,7 @@ def test_matching_aware_d_sees_real_images_with_wrong_labels(monkeypatch):
         return original(x, y)
 
     monkeypatch.setattr(game, "critic", spy)
-    loss, logs = game.d_loss((images, labels), 0)
+    loss, logs, _ = game.d_loss((images, labels), 0)
     real = images.float() * (2 / 255) - 1
     real_calls = [(x, y) for x, y in calls if torch.allclose(x, real)]
     assert len(real_calls) == 2  # (real, true label) and (real, wrong label)
@@ -142,7 +142,7 @@ def test_acgan_classifier_head_and_losses():
     game = make("acgan")
     images, labels = batch()
     assert game.D.aux.out_features == K
-    loss, logs = game.d_loss((images, labels), 0)
+    loss, logs, _ = game.d_loss((images, labels), 0)
     assert "aux" in logs and logs["aux"].item() > 0
     loss.backward()
     assert game.D.aux.weight.grad is not None and game.D.aux.weight.grad.abs().sum() > 0
@@ -172,7 +172,7 @@ def test_infogan_q_head_shares_the_body_and_trains_g():
     assert game.D.q[0].in_features == game.D.net.feature_dim
     assert game.D.q[-1].out_features == 10 + 2
     images, labels = batch()
-    loss, logs = game.d_loss((images, labels), 0)
+    loss, logs, _ = game.d_loss((images, labels), 0)
     assert "info" in logs and logs["info"].item() > 0
     loss.backward()
     body = [p for p in game.D.net.body.parameters() if p.grad is not None]

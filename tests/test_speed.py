@@ -327,12 +327,9 @@ def test_dcgan_keeps_one_memory_format_through_generator_and_critic():
 def test_only_the_last_critic_step_records_the_generator_graph():
     game = _game("wgan-gp")
     batch = (torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8), None)
-    game.fakes_for_g = False
-    loss, _ = game.d_loss(batch, 0)
-    assert game._stash is None and torch.isfinite(loss)
+    loss, _, fakes = game.d_loss(batch, 0, keep_fakes=False)
+    assert fakes is None and torch.isfinite(loss)
     loss.backward()
     assert all(p.grad is None for p in game.G.parameters())
-    game.fakes_for_g = True
-    game.d_loss(batch, 0)
-    fake = game._stash[0]
+    fake = game.d_loss(batch, 0, keep_fakes=True).fakes[0]
     assert fake.requires_grad and fake.grad_fn is not None

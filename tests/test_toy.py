@@ -107,7 +107,7 @@ def test_game_accepts_float_batches_unscaled():
         return orig(inp, y)
 
     game.critic = spy
-    loss, _ = game.d_loss((x, None), 0)
+    loss, _, _ = game.d_loss((x, None), 0)
     assert torch.isfinite(loss)
     assert torch.equal(
         seen["first"][: len(x)], x

@@ -155,14 +155,13 @@ def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
     for step in range(1, cfg.steps + 1):
         for i in range(cfg.d_steps):
             batch = next(batches)
-            game.fakes_for_g = i == cfg.d_steps - 1
-            loss_d, _ = game.d_loss(batch, step)
+            loss_d, _, fakes = game.d_loss(batch, step, i == cfg.d_steps - 1)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
             game.after_d_step()
         game.D.requires_grad_(False)
-        loss_g, _ = game.g_loss(batch, step)
+        loss_g, _ = game.g_loss(batch, step, fakes)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()

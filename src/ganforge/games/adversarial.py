@@ -19,7 +19,7 @@ from torch import nn
 from ganforge import penalties
 from ganforge.data.batches import to_unit_range
 from ganforge.errors import ConfigError
-from ganforge.games.base import Game, Logs
+from ganforge.games.base import DStep, Game, Logs
 from ganforge.games.unroll import unrolled_logits
 from ganforge.losses import get_loss
 from ganforge.models import build_discriminator, build_generator
@@ -120,7 +120,6 @@ class AdversarialGame(Game):
             net, cond, self.num_classes, self.n_cat + self.n_cont, flat, cfg.spectral_norm
         )
         self.d_fn, self.g_fn = get_loss(cfg.loss)
-        self._stash: tuple | None = None
         self.d_optimizer: torch.optim.Optimizer | None = None  # read by unrolled G steps
         self._joint_critic: bool | None = None  # decided at the first D step
 
@@ -206,7 +205,7 @@ class AdversarialGame(Game):
         return loss
 
     # -- the two steps ------------------------------------------------------------------
-    def d_loss(self, batch: Any, step: int) -> tuple[torch.Tensor, Logs]:
+    def d_loss(self, batch: Any, step: int, keep_fakes: bool = True) -> DStep:
         real_u8, labels = batch  # uint8 images, or float samples already in data units (toys)
         real = real_u8 if real_u8.is_floating_point() else to_unit_range(real_u8)
         if real.dim() == 4 and self.cfg.channels_last and self.cfg.arch != "mlp":
@@ -219,9 +218,8 @@ class AdversarialGame(Game):
             # fakes of the real batch's classes, so each interpolate of a conditional penalty
             # joins a real and a fake image of one class (Gulrajani et al. 2017's cond. code)
             y = labels
-        with torch.set_grad_enabled(self.fakes_for_g and torch.is_grad_enabled()):
+        with torch.set_grad_enabled(keep_fakes and torch.is_grad_enabled()):
             fake = self.G(self.generator_input(z, y, codes))
-        self._stash = (fake, y, codes) if self.fakes_for_g else None
         y_real = labels if self.num_classes else None
         r_out, r_h, f_out, f_h = self._critic_real_fake(
             self._noise(real, step), self._noise(fake.detach(), step), y_real, y
@@ -244,7 +242,7 @@ class AdversarialGame(Game):
             loss = loss + self.cfg.info_weight * info
             logs["info"] = info.detach()
         loss = loss + self._penalty(real, fake.detach(), y_real, logs)
-        return loss, logs
+        return DStep(loss, logs, (fake, y, codes) if keep_fakes else None)
 
     def _critic_real_fake(self, real, fake, y_real, y_fake):
         """D on the real and on the fake batch. When D treats samples independently (no
@@ -291,13 +289,12 @@ class AdversarialGame(Game):
         if self.cfg.clip:
             penalties.clip_weights(self.D, self.cfg.clip)
 
-    def g_loss(self, batch: Any, step: int) -> tuple[torch.Tensor, Logs]:
-        if self._stash is None:  # reuse the fakes of the last D step: one G forward per step
+    def g_loss(self, batch: Any, step: int, fakes: Any = None) -> tuple[torch.Tensor, Logs]:
+        if fakes is None:  # else reuse the fakes of the last D step: one G forward per step
             real_u8 = batch[0]
             z, y, codes = self.latents(real_u8.shape[0], real_u8.device)
-            self._stash = (self.G(self.generator_input(z, y, codes)), y, codes)
-        fake, y, codes = self._stash
-        self._stash = None
+            fakes = (self.G(self.generator_input(z, y, codes)), y, codes)
+        fake, y, codes = fakes
         f_out, f_h = self.critic(self._noise(fake, step), y)
         if self.cfg.unroll:  # Metz et al. 2017: G plays against D after k look-ahead steps
             real, labels = batch

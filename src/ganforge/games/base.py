@@ -5,7 +5,7 @@ The trainer only knows this interface; it never branches on the GAN family.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -17,12 +17,25 @@ from ganforge.errors import ConfigError
 Logs = dict[str, torch.Tensor]
 
 
+class DStep(NamedTuple):
+    """One discriminator step's result: the loss, its logs, and the fakes a G step may reuse
+    (None when the loop asked not to keep them)."""
+
+    loss: torch.Tensor
+    logs: Logs
+    fakes: Any = None
+
+
 class Game(nn.Module):
     """Base class. Subclasses set ``self.G`` and ``self.D`` (modules, possibly ModuleDicts).
 
-    - ``d_loss(batch, step)`` -> (loss, logs): one discriminator step's objective.
-    - ``g_loss(batch, step)`` -> (loss, logs): one generator step's objective; ``batch`` is the
-      real batch of the last D step (used by paired/unpaired games and to size the fakes).
+    - ``d_loss(batch, step, keep_fakes)`` -> (loss, logs, fakes): one discriminator step's
+      objective; ``fakes`` is what the G step may reuse (G's output with its graph, and the
+      inputs that made it) when ``keep_fakes``, else None (and G's graph is not recorded).
+    - ``g_loss(batch, step, fakes)`` -> (loss, logs): one generator step's objective; ``batch``
+      is the real batch of the last D step (used by paired/unpaired games and to size the
+      fakes); ``fakes`` is the last D step's, or None to draw new ones. Nothing passes between
+      the two steps except through these arguments, so either may run alone, in any order.
     - ``after_d_step()``: projections after the D optimiser step (e.g. weight clipping).
     - ``fixed_inputs(n, seed)`` and ``render(G, inputs)``: the fixed-latent sample grid.
     """
@@ -33,10 +46,6 @@ class Game(nn.Module):
     # draw it for the global batch and keep its rank's slice, so W processes see exactly the
     # noise one process with the global batch would see (set by the trainer).
     shard: tuple[int, int] = (0, 1)
-    # False during a D step whose fakes the next G step will not reuse (all but the last of
-    # ``d_steps``): the game may then generate them without recording G's graph (set by the
-    # training loops; a game that ignores it is still correct).
-    fakes_for_g: bool = True
 
     def make_batches(
         self,
@@ -49,10 +58,10 @@ class Game(nn.Module):
     ) -> Any:
         return Batches(data, batch_size, seed, device, rank, world_size)
 
-    def d_loss(self, batch: Any, step: int) -> tuple[torch.Tensor, Logs]:
+    def d_loss(self, batch: Any, step: int, keep_fakes: bool = True) -> DStep:
         raise NotImplementedError
 
-    def g_loss(self, batch: Any, step: int) -> tuple[torch.Tensor, Logs]:
+    def g_loss(self, batch: Any, step: int, fakes: Any = None) -> tuple[torch.Tensor, Logs]:
         raise NotImplementedError
 
     def after_d_step(self) -> None:

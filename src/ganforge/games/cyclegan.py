@@ -28,7 +28,7 @@ from torch import nn
 
 from ganforge.data.batches import to_unit_range
 from ganforge.errors import ConfigError, DataError
-from ganforge.games.base import Game, Logs
+from ganforge.games.base import DStep, Game, Logs
 from ganforge.games.translation import ImagePool, UnpairedBatches, grid_source, no_latents
 from ganforge.losses import get_loss
 from ganforge.models.patchgan import PatchDiscriminator, patch_layers_for
@@ -97,7 +97,6 @@ class CycleGANGame(Game):
             self.g_fn = least_squares_g_full
         self.pool_a = ImagePool(cfg.pool_size, cfg.seed * 2 + 1)
         self.pool_b = ImagePool(cfg.pool_size, cfg.seed * 2 + 2)
-        self._stash: tuple[torch.Tensor, ...] | None = None
         self._grid: dict[str, torch.Tensor] | None = None
 
     def make_batches(self, data, batch_size, seed, device, rank=0, world_size=1):
@@ -112,22 +111,22 @@ class CycleGANGame(Game):
     def lr_scale(self, progress: float | None) -> float:
         return 1.0 if progress is None else linear_decay(progress, self.cfg.lr_decay_start)
 
-    def d_loss(self, batch: Any, step: int) -> tuple[torch.Tensor, Logs]:
+    def d_loss(self, batch: Any, step: int, keep_fakes: bool = True) -> DStep:
         a, b = self._unit(batch[0]), self._unit(batch[1])
-        fake_b, fake_a = self.G["AB"](a), self.G["BA"](b)
-        self._stash = (a, b, fake_a, fake_b)
+        with torch.set_grad_enabled(keep_fakes and torch.is_grad_enabled()):
+            fake_b, fake_a = self.G["AB"](a), self.G["BA"](b)
         rb, fb = self.D["B"](b).flatten(), self.D["B"](self.pool_b.query(fake_b)).flatten()
         ra, fa = self.D["A"](a).flatten(), self.D["A"](self.pool_a.query(fake_a)).flatten()
         s = self.cfg.label_smoothing
         loss_b, loss_a = self.d_fn(rb, fb, s), self.d_fn(ra, fa, s)
-        return loss_a + loss_b, {"d_a": loss_a.detach(), "d_b": loss_b.detach()}
+        logs = {"d_a": loss_a.detach(), "d_b": loss_b.detach()}
+        return DStep(loss_a + loss_b, logs, (a, b, fake_a, fake_b) if keep_fakes else None)
 
-    def g_loss(self, batch: Any, step: int) -> tuple[torch.Tensor, Logs]:
-        if self._stash is None:
+    def g_loss(self, batch: Any, step: int, fakes: Any = None) -> tuple[torch.Tensor, Logs]:
+        if fakes is None:
             a, b = self._unit(batch[0]), self._unit(batch[1])
-            self._stash = (a, b, self.G["BA"](b), self.G["AB"](a))
-        a, b, fake_a, fake_b = self._stash
-        self._stash = None
+            fakes = (a, b, self.G["BA"](b), self.G["AB"](a))
+        a, b, fake_a, fake_b = fakes
         adv = self.g_fn(self.D["B"](fake_b).flatten()) + self.g_fn(self.D["A"](fake_a).flatten())
         cyc = F.l1_loss(self.G["BA"](fake_b), a) + F.l1_loss(self.G["AB"](fake_a), b)
         loss = adv + self.cfg.cycle_weight * cyc

@@ -22,7 +22,7 @@ from torch import nn
 
 from ganforge.data.batches import Batches, to_unit_range
 from ganforge.errors import ConfigError, DataError
-from ganforge.games.base import Game, Logs
+from ganforge.games.base import DStep, Game, Logs
 from ganforge.games.translation import grid_source, no_latents
 from ganforge.losses import get_loss
 from ganforge.models import build_discriminator, build_generator
@@ -46,7 +46,6 @@ class Pix2PixGame(Game):
         self.G = build_generator(cfg, self.c, img)
         self.D = build_discriminator(cfg, (2 * self.c, self.size, self.size))
         self.d_fn, self.g_fn = get_loss(cfg.loss)
-        self._stash: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._grid: dict[str, torch.Tensor] | None = None
 
     def make_batches(self, data, batch_size, seed, device, rank=0, world_size=1):
@@ -61,21 +60,21 @@ class Pix2PixGame(Game):
             x = x.contiguous(memory_format=torch.channels_last)
         return x[:, : self.c], x[:, self.c :]
 
-    def d_loss(self, batch: Any, step: int) -> tuple[torch.Tensor, Logs]:
+    def d_loss(self, batch: Any, step: int, keep_fakes: bool = True) -> DStep:
         a, b = self.split(batch[0])
-        fake = self.G(a)
-        self._stash = (a, b, fake)
+        with torch.set_grad_enabled(keep_fakes and torch.is_grad_enabled()):
+            fake = self.G(a)
         r = self.D(torch.cat([a, b], 1)).flatten()
         f = self.D(torch.cat([a, fake.detach()], 1)).flatten()
         loss = 0.5 * self.d_fn(r, f, self.cfg.label_smoothing)
-        return loss, {"d_real": r.detach().mean(), "d_fake": f.detach().mean()}
+        logs = {"d_real": r.detach().mean(), "d_fake": f.detach().mean()}
+        return DStep(loss, logs, (a, b, fake) if keep_fakes else None)
 
-    def g_loss(self, batch: Any, step: int) -> tuple[torch.Tensor, Logs]:
-        if self._stash is None:
+    def g_loss(self, batch: Any, step: int, fakes: Any = None) -> tuple[torch.Tensor, Logs]:
+        if fakes is None:
             a, b = self.split(batch[0])
-            self._stash = (a, b, self.G(a))
-        a, b, fake = self._stash
-        self._stash = None
+            fakes = (a, b, self.G(a))
+        a, b, fake = fakes
         adv = self.g_fn(self.D(torch.cat([a, fake], 1)).flatten())
         l1 = F.l1_loss(fake, b)
         return adv + self.cfg.l1_weight * l1, {"g_adv": adv.detach(), "l1": l1.detach()}

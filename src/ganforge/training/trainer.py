@@ -397,15 +397,15 @@ class Trainer:
                 # discriminator: d_steps updates, each on a fresh real batch
                 for i in range(cfg.d_steps):
                     batch = next(self.batches)
-                    game.fakes_for_g = i == cfg.d_steps - 1  # earlier fakes: no G graph
+                    keep = i == cfg.d_steps - 1  # earlier fakes: no G graph
                     with autocast:
-                        loss_d, logs = game.d_loss(batch, self.step)
+                        loss_d, logs, fakes = game.d_loss(batch, self.step, keep)
                     self._update(self.opt_d, loss_d)
                     game.after_d_step()
                 # generator: D's weights need no gradients here
                 game.D.requires_grad_(False)
                 with autocast:
-                    loss_g, g_logs = game.g_loss(batch, self.step)
+                    loss_g, g_logs = game.g_loss(batch, self.step, fakes)
                 self._update(self.opt_g, loss_g)
                 game.D.requires_grad_(True)
                 if self.dist.enabled:  # rank 0's BatchNorm statistics everywhere (as DDP)
