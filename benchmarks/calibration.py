@@ -15,7 +15,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from ganforge.data.datasets import load_dataset
+from ganforge.data.catalog import load_dataset
 from ganforge.metrics.evaluate import evaluate_images
 
 COLS = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "memorised")

@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from ganforge.data.datasets import load_dataset
+from ganforge.data.catalog import load_dataset
 from ganforge.metrics import evaluate as ev
 
 

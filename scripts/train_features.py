@@ -21,9 +21,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ganforge.data.datasets import load_dataset
+from ganforge.data.catalog import load_dataset
 from ganforge.errors import DataError
-from ganforge.metrics.features import FEATURE_DIM, WEIGHTS_DIR, SmallCNN
+from ganforge.metrics.extractor import FEATURE_DIM, SmallCNN
+from ganforge.metrics.features import WEIGHTS_DIR
 
 
 def load_data(name: str) -> tuple[str, object, object]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 from PIL import Image
@@ -446,3 +448,14 @@ def feature_cases(tmp: Path) -> list[tuple[str, list[str], str, int]]:
             2,
         ),
     ]
+
+
+def load_script(name: str) -> ModuleType:
+    """The module ``scripts/NAME.py`` (scripts are not a package), imported once."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import TINY
-from ganforge.data.datasets import load_dataset
+from ganforge.data.catalog import load_dataset
 from ganforge.errors import GanforgeError
 from ganforge.metrics.evaluate import evaluate_images, reference
 from ganforge.metrics.features import load_feature_extractor

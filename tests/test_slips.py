@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from ganforge import api
-from ganforge.data.datasets import FASHION_CLASSES
+from ganforge.data.builtin import FASHION_CLASSES
 from ganforge.errors import a_or_an
 from robust_util import ROOT, tiny_args, tiny_folder
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ganforge.data.datasets import ImageData
+from ganforge.data.images import ImageData
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:

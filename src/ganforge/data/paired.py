@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ganforge.data import sources
-from ganforge.data.datasets import ImageData, adapt_images
 from ganforge.data.folder import IMAGE_SUFFIXES, list_images, load_image
+from ganforge.data.images import ImageData, adapt_images
 from ganforge.errors import DataError
 
 SNEAKER, ANKLE_BOOT = 7, 9

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ganforge.data.batches import Batches
-from ganforge.data.datasets import ImageData
+from ganforge.data.images import ImageData
 from ganforge.errors import ConfigError
 
 Logs = dict[str, torch.Tensor]

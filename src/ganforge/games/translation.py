@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from ganforge.data.batches import Batches
-from ganforge.data.datasets import ImageData
+from ganforge.data.images import ImageData
 from ganforge.errors import ConfigError, DataError
 
 

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import DataError, GanforgeError
-from ganforge.metrics.features import FEATURE_DIM, FeatureExtractor, conv_blocks
+from ganforge.metrics.extractor import FEATURE_DIM, FeatureExtractor, conv_blocks
 
 MIN_SIDE = 8  # three 2x max-pools
 
@@ -80,7 +80,7 @@ def load_training_images(
     dataset: str, image_size: int, channels: int
 ) -> tuple[torch.Tensor, torch.Tensor | None, list[str]]:
     """uint8 images (N, C, S, S), labels or None, class names, of ``dataset``'s train split."""
-    from ganforge.data.datasets import load_dataset
+    from ganforge.data.catalog import load_dataset
     from ganforge.data.folder import list_images, load_image
 
     prefix, sep, rest = dataset.partition(":")

@@ -21,7 +21,8 @@ import torch
 
 from ganforge.errors import DataError, GanforgeError
 from ganforge.metrics.classifier import class_accuracy, classifier_score
-from ganforge.metrics.features import FeatureExtractor, extractor_for_dataset
+from ganforge.metrics.extractor import FeatureExtractor
+from ganforge.metrics.features import extractor_for_dataset
 from ganforge.metrics.features import load_feature_extractor as _load_extractor
 from ganforge.metrics.frechet import MIN_SAMPLES, GaussianStats, feature_stats, frechet_distance
 from ganforge.metrics.kid import kernel_distance
@@ -91,7 +92,7 @@ def reference(
 ) -> Reference:
     """Features of ``dataset``'s ``split`` under ``extractor``, cached (in memory and on disk)
     under the content hash of the data (:func:`data_digest`), not only its name."""
-    from ganforge.data.datasets import load_dataset
+    from ganforge.data.catalog import load_dataset
 
     shape = tuple(extractor.input_shape)  # a folder is read at the extractor's image size
     size, channels = (shape[-1], shape[0]) if len(shape) == 3 else (0, 0)

@@ -16,6 +16,7 @@ pytorch-fid on a known set before trusting them for publication.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import torch
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.errors import GanforgeError
+from ganforge.metrics.extractor import FeatureExtractor
 
 
 class Conv(nn.Module):
@@ -204,10 +206,10 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def load_inception(path: str, device: str | torch.device = "cpu", batch_size: int = 100):
+def load_inception(
+    path: str, device: str | torch.device = "cpu", batch_size: int = 100
+) -> FeatureExtractor:
     """A :class:`FeatureExtractor` on the FID Inception-v3 weights in ``path`` (not bundled)."""
-    from ganforge.metrics.features import FeatureExtractor
-
     hint = (
         "Inception weights are not bundled with ganforge: pass inception:PATH to the "
         "pt_inception-2015-12-05-6726825d.pth file used by pytorch-fid/torch-fidelity"
@@ -235,8 +237,6 @@ def load_inception(path: str, device: str | torch.device = "cpu", batch_size: in
             f"{tuple(expected[bad[0]].shape)} (not the FID Inception-v3 weights)"
         )
     net.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
-    import hashlib
-
     card = {
         "name": "inception",
         "path": str(p),
@@ -245,5 +245,4 @@ def load_inception(path: str, device: str | torch.device = "cpu", batch_size: in
         "feature_layer": "pool3 (2048-d global average pool)",
         "input": "any (N, 1|3, H, W) in [-1, 1]; resized bilinearly to 299x299 (FID protocol)",
     }
-    ext = FeatureExtractor(net, card, input_shape=(), batch_size=batch_size, device=device)
-    return ext
+    return FeatureExtractor(net, card, input_shape=(), batch_size=batch_size, device=device)
