@@ -1,4 +1,4 @@
-"""Shared fixtures: an in-process CLI runner and tiny-model overrides."""
+"""Shared fixtures: an in-process CLI runner, one torch thread, no downloads, a temporary cwd."""
 
 from __future__ import annotations
 
@@ -6,11 +6,20 @@ import pytest
 import torch
 
 from ganforge.cli import main
+from robust_util import TINY  # noqa: F401  (tests once imported it from here)
 
 # Tests keep models tiny: one thread is as fast for them, and friendly to a shared machine.
 torch.set_num_threads(1)
 
-TINY = ["--set", "g_width=8", "--set", "d_width=8", "--batch-size", "16", "--set", "report=false"]
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Each test starts on one intra-op thread (two threads on a loaded 2-core machine are
+    ~30x slower for tiny nets) and a test that changes the count does not leak it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Helpers shared by the robustness tests: a tiny image folder and subprocess runs."""
+"""Helpers shared by the tests: tiny runs and image folders, subprocess runs, the outcome check
+of a bad input, scripts/ as modules, and the bad-input catalogue."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+# Tiny models for CLI runs: a few hundred parameters train in milliseconds.
+TINY = ["--set", "g_width=8", "--set", "d_width=8", "--batch-size", "16", "--set", "report=false"]
 
 
 def tiny_folder(path: Path, n: int = 64, size: int = 8, seed: int = 0) -> Path:
@@ -25,13 +28,12 @@ def tiny_folder(path: Path, n: int = 64, size: int = 8, seed: int = 0) -> Path:
     return path
 
 
-def tiny_args(folder: Path, out: Path, steps: int, *extra: str) -> list[str]:
-    """CLI arguments of a tiny MLP GAN run on ``folder``."""
+def tiny_args(folder: Path | None, out: Path, steps: int, *extra: str) -> list[str]:
+    """CLI arguments of a tiny MLP GAN run on ``folder`` (None: ``extra`` names the dataset)."""
     return [
         "train",
         "gan",
-        "--dataset",
-        f"folder:{folder}",
+        *(["--dataset", f"folder:{folder}"] if folder is not None else []),
         "--image-size",
         "8",
         "--channels",
@@ -80,6 +82,25 @@ def run(args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
         text=True,
         timeout=timeout,
     )
+
+
+def error_line(err: str) -> str:
+    """The one ``ganforge: error:`` line of ``err``; fails on none, several, or a traceback."""
+    assert "Traceback" not in err and "internal error" not in err, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("ganforge: error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def assert_outcome(desc: str, rc: int, out: str, err: str, expect: str, code: int) -> None:
+    """A case of a catalogue ended as it should: exit ``code``; on 2 one error line holding
+    ``expect``, otherwise ``expect`` in the output; never a traceback."""
+    assert "Traceback" not in err and "internal error" not in err, (desc, err)
+    assert rc == code, (desc, rc, err)
+    if code == 2:
+        assert expect in error_line(err), (desc, err)
+    else:
+        assert expect in out + err, (desc, out, err)
 
 
 # ------------------------------------------------------------- the bad-input catalogue
@@ -392,12 +413,9 @@ def feature_cases(tmp: Path) -> list[tuple[str, list[str], str, int]]:
     import contextlib
     import io
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from make_shapes import make_shapes
-
     from ganforge.cli import main
 
-    folder = make_shapes(tmp / "shapes", n=20, size=16)
+    folder = load_script("make_shapes").make_shapes(tmp / "shapes", n=20, size=16)
     run_dir = tmp / "folder-run"
     args = ["train", "dcgan", "--dataset", f"folder:{folder}", "--image-size", "16"]
     args += ["--channels", "3", "--steps", "1", "--batch-size", "16", "--out", str(run_dir)]

@@ -3,21 +3,18 @@ must be reported during training."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "scripts"))
+from ganforge.config import Config
+from ganforge.models import build_generator
+from ganforge.training.collapse import CollapseWatch, diversity, pixel_spread
+from ganforge.training.trainer import Trainer
+from robust_util import load_script
 
-from make_shapes import make_shapes  # noqa: E402
-
-from ganforge.config import Config  # noqa: E402
-from ganforge.models import build_generator  # noqa: E402
-from ganforge.training.collapse import CollapseWatch, diversity, pixel_spread  # noqa: E402
-from ganforge.training.trainer import Trainer  # noqa: E402
+make_shapes = load_script("make_shapes").make_shapes
 
 
 def finest_scale_share(x: torch.Tensor) -> float:

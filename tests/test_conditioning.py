@@ -6,23 +6,15 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from tests.conftest import TINY
 
 from ganforge.errors import ConfigError
 from ganforge.games import build_game
 from ganforge.games.adversarial import AdversarialGame
 from ganforge.recipes import get_recipe
+from robust_util import TINY
 
 SHAPE = (1, 28, 28)
 K = 10
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def make(recipe: str, **extra) -> AdversarialGame:

@@ -11,12 +11,11 @@ import os
 
 import numpy as np
 import pytest
-from tests.conftest import TINY
 
 from ganforge.errors import GanforgeError
 from ganforge.metrics.evaluate import evaluate_images
 from ganforge.training.trainer import Trainer
-from robust_util import _idx_bytes, tiny_args, tiny_folder
+from robust_util import TINY, _idx_bytes, tiny_args, tiny_folder
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import torch
 from PIL import Image
 from torch import nn
 
-from conftest import TINY
 from ganforge.data import load_dataset
 from ganforge.data.paired import edge_map, load_paired, load_unpaired
 from ganforge.errors import DataError
@@ -20,15 +19,7 @@ from ganforge.metrics.translation import psnr, ssim
 from ganforge.models.patchgan import PatchDiscriminator, patch_layers_for, receptive_field
 from ganforge.models.unet import SUPPORTED_SIZES, UNetGenerator
 from ganforge.training import checkpoint as ckpt
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Two threads on a loaded 2-core machine are ~30x slower than one for these tiny nets."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from robust_util import TINY
 
 
 # -- models -----------------------------------------------------------------------------------

@@ -9,12 +9,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import TINY
 from ganforge.data.catalog import load_dataset
 from ganforge.errors import GanforgeError
 from ganforge.metrics.evaluate import evaluate_images, reference
 from ganforge.metrics.features import load_feature_extractor
 from ganforge.metrics.frechet import frechet_distance
+from robust_util import TINY
 
 N = 2048
 

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tests.conftest import TINY
 from torch import nn
 
 from ganforge import penalties
 from ganforge.config import Config
 from ganforge.errors import ConfigError
 from ganforge.models.layers import apply_spectral_norm
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The machine is shared: one intra-op thread avoids oversubscription stalls."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from robust_util import TINY
 
 
 class SmoothCritic(nn.Module):

@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 
 from ganforge.errors import CheckpointError
 from ganforge.training import checkpoint as ckpt
-from robust_util import popen, tiny_args, tiny_folder
+from robust_util import error_line, popen, tiny_args, tiny_folder
 
 
 def _wait_for_checkpoint(proc, ckdir: Path, timeout: float = 120.0) -> None:
@@ -31,13 +31,6 @@ def _wait_for_checkpoint(proc, ckdir: Path, timeout: float = 120.0) -> None:
             proc.kill()
             pytest.fail("no checkpoint appeared")
         time.sleep(0.05)
-
-
-def _error_line(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.startswith("ganforge: error:")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 @pytest.fixture
@@ -93,7 +86,7 @@ def test_sigint_and_sigterm_checkpoint_and_exit(tmp_path, folder, cli):
     for sig, proc in procs.items():
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 128 + sig, err
-        line = _error_line(err)
+        line = error_line(err)
         assert f"{sig.name} received: stopped at step" in line
         assert f"resume with: ganforge train --resume {tmp_path / sig.name}" in line
         info = json.loads((tmp_path / sig.name / "run.json").read_text())
@@ -158,7 +151,7 @@ def test_malicious_pickle_is_refused_and_never_runs(tmp_path, small_run, cli):
         if path != planted:
             path.unlink()
     rc, _, err = cli("sample", small_run, "--out", tmp_path / "s.png")
-    assert rc == 2 and "has no loadable checkpoint" in _error_line(err)
+    assert rc == 2 and "has no loadable checkpoint" in error_line(err)
     assert not marker.exists()
 
 
@@ -213,14 +206,14 @@ def test_incompatible_config_gives_one_line_error(small_run, cli, tmp_path):
     cfg["g_width"] = 16
     cfg_path.write_text(json.dumps(cfg))
     rc, _, err = cli("sample", small_run, "--out", tmp_path / "s.png")
-    assert rc == 2 and "does not fit its config" in _error_line(err)
+    assert rc == 2 and "does not fit its config" in error_line(err)
     rc, _, err = cli("train", "--resume", small_run, "--steps", "6")
-    line = _error_line(err)
+    line = error_line(err)
     assert rc == 2 and "does not fit this run's models (size mismatch for" in line, line
     cfg["g_width"], cfg["image_size"] = 8, 16  # data shape differs: the game differs
     cfg_path.write_text(json.dumps(cfg))
     rc, _, err = cli("train", "--resume", small_run, "--steps", "6")
-    assert rc == 2 and "incompatible config (game differs)" in _error_line(err)
+    assert rc == 2 and "incompatible config (game differs)" in error_line(err)
 
 
 # --------------------------------------------------------------------------- a full disk
@@ -237,7 +230,7 @@ def test_full_disk_keeps_previous_checkpoint(tmp_path, folder, cli, monkeypatch)
     out = tmp_path / "run"
     rc, _, err = cli(*tiny_args(folder, out, 9, "--set", "checkpoint_every=3"))
     assert rc == 2
-    line = _error_line(err)
+    line = error_line(err)
     assert "could not write checkpoint" in line and "No space left on device" in line
     assert "the previous checkpoint is intact" in line
     ck = out / "checkpoints"
@@ -269,7 +262,7 @@ def test_divergence_stops_and_keeps_last_good(tmp_path, folder, cli, nan_from_st
     out = tmp_path / "run"
     rc, _, err = cli(*tiny_args(folder, out, 30, "--set", "checkpoint_every=5"))
     assert rc == 3
-    line = _error_line(err)
+    line = error_line(err)
     assert "non-finite loss at step 8" in line
     assert "Last good checkpoint: step-000005.safetensors" in line
     ck = out / "checkpoints"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ganforge.config import CONDITIONING, LOSSES, NORMS, PENALTIES
 from ganforge.recipes import get_recipe
-from robust_util import tiny_folder
+from robust_util import error_line, tiny_folder
 
 VALUES = {
     "loss": st.sampled_from(LOSSES + ("hinged", "")),
@@ -83,9 +83,8 @@ def test_random_configs_never_traceback(tmp_path_factory, cli, recipe, sets):
         assert line["step"] == 1
     else:
         assert rc == 2, (recipe, sets, rc, err)
-        lines = [ln for ln in err.splitlines() if ln.startswith("ganforge: error:")]
-        assert len(lines) == 1, err
+        line = error_line(err)
         # the key at fault is one we set, or one the recipe sets that conflicts with ours
         keys = set(dict(sets)) | set(base) | set(get_recipe(recipe).overrides)
-        named = [k for k in keys if k in lines[0]]
-        assert named, f"error names none of {sorted(keys)}: {lines[0]}"
+        named = [k for k in keys if k in line]
+        assert named, f"error names none of {sorted(keys)}: {line}"

@@ -8,11 +8,10 @@ import json
 
 import numpy as np
 import pytest
-from tests.conftest import TINY
 
 from ganforge.metrics import evaluate
 from ganforge.metrics.features import load_feature_extractor
-from robust_util import _idx_bytes, tiny_args, tiny_folder
+from robust_util import TINY, _idx_bytes, tiny_args, tiny_folder
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ import json
 
 import torch
 from safetensors.torch import load_file
-from tests.conftest import TINY
 from torch import nn
 
 from ganforge.training.compiled import CompiledForward, compile_forward, uncompile
+from robust_util import TINY
 
 
 def train(cli, out, *extra):

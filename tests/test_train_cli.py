@@ -4,7 +4,8 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
-from tests.conftest import TINY
+
+from robust_util import TINY
 
 
 def train(cli, out, *extra):

