@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     from ganforge.api import load_run
-    from ganforge.views.export import export_loaded, load_exported, spec_for
+    from ganforge.export import export_loaded, load_exported, spec_for
     from ganforge.views.report import write_report
     from ganforge.views.timelapse import saved_grids, write_timelapse
 

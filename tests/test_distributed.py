@@ -17,8 +17,8 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
 from ganforge.api import make_config
+from ganforge.run_dir import read_json
 from ganforge.training import checkpoint as ckpt
-from ganforge.training.run_dir import read_json
 from ganforge.training.trainer import Trainer
 from robust_util import tiny_folder
 

@@ -202,10 +202,10 @@ def test_eval_scores_what_sample_gives_and_raw_skips_drs(cli, tmp_path, monkeypa
 
     monkeypatch.setattr(evaluate, "evaluate_images", fake_scores)
     monkeypatch.setattr(evaluate, "_resolve_extractor", lambda *a, **k: None)  # checked first
-    res = evaluate.evaluate_target(run_dir, dataset="x", metrics="kid", n=50, seed=2)
-    assert "rejection=drs" in res["info"]["sampling"]
-    res_raw = evaluate.evaluate_target(run_dir, dataset="x", metrics="kid", n=50, seed=2, raw=True)
-    assert "sampling" not in res_raw["info"]
+    _, info = api.evaluate_with_info(run_dir, "kid", 50, dataset="x", seed=2)
+    assert "rejection=drs" in info["sampling"]
+    _, info_raw = api.evaluate_with_info(run_dir, "kid", 50, dataset="x", seed=2, raw=True)
+    assert "sampling" not in info_raw
     run = api.load_run(run_dir)
     assert torch.equal(seen[0], run.sample(50, 2))
     assert torch.equal(seen[1], run.sample(50, 2, rejection=False))

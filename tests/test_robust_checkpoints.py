@@ -291,7 +291,7 @@ def test_on_nan_skip_continues(tmp_path, folder, cli, nan_from_step_7):
 
 def test_write_json_on_a_full_disk_keeps_the_old_file(tmp_path, monkeypatch):
     from ganforge.errors import CheckpointError
-    from ganforge.training.run_dir import write_json
+    from ganforge.run_dir import write_json
 
     path = tmp_path / "run.json"
     write_json(path, {"status": "running"})

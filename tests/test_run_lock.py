@@ -6,7 +6,7 @@ import json
 import signal
 import time
 
-from ganforge.training import run_dir
+from ganforge import run_dir
 from robust_util import popen, tiny_args, tiny_folder
 
 

@@ -107,7 +107,7 @@ def test_messages_use_an_before_vowels(gan_run, tmp_path, cli):
 
 
 def test_run_files_follow_the_umask(gan_run):
-    from ganforge.training.run_dir import write_atomic
+    from ganforge.run_dir import write_atomic
 
     files = [gan_run / "config.json", gan_run / "run.json"]
     files += list((gan_run / "checkpoints").glob("*.safetensors"))

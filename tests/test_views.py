@@ -21,8 +21,8 @@ from PIL import Image
 
 from ganforge import api
 from ganforge.games import build_game
+from ganforge.pagecheck import check_pages, find_chromium
 from ganforge.views import interpolate as interp
-from ganforge.views.browser import check_pages, find_chromium
 from ganforge.views.runs import list_runs, resolve_status
 
 TINY_SETS = {"g_width": 8, "d_width": 8, "batch_size": 16}
@@ -315,7 +315,7 @@ def test_interpolate_latent_walk_and_errors(cond_run, tmp_path, cli):
 
 # ------------------------------------------------------------------------------- export
 def test_export_round_trips_torchscript_and_onnx(cond_run, tmp_path, cli, monkeypatch):
-    from ganforge.views.export import load_exported
+    from ganforge.export import load_exported
 
     run, _ = cond_run
     loaded = api.load_run(run, device="cpu")
@@ -349,7 +349,7 @@ def test_export_round_trips_torchscript_and_onnx(cond_run, tmp_path, cli, monkey
 
 
 def test_export_latent_inputs_for_infogan(tmp_path):
-    from ganforge.views.export import export_loaded
+    from ganforge.export import export_loaded
 
     cfg = api.make_config("infogan", {"dataset": "digits", **TINY_SETS})
     torch.manual_seed(0)
@@ -369,7 +369,7 @@ def test_export_onnx_latent_for_unconditional_and_infogan_runs(recipe, tmp_path,
     """Issue 24 item 6: ``--input latent`` failed ("internal error" with colour codes) for runs
     without labels (torch.export's dynamic shapes) and for InfoGAN (an input named like a node
     output), leaving ``.g.onnx.tmp`` behind."""
-    from ganforge.views.export import load_exported
+    from ganforge.export import load_exported
 
     run = tmp_path / recipe
     api.train(recipe, run, progress=False, dataset="digits", steps=2, **TINY_SETS)

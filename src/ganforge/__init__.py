@@ -1,15 +1,25 @@
 """ganforge: train, evaluate and understand generative adversarial networks with PyTorch."""
 
-from ganforge.api import LoadedRun, load_run, make_config, resume, sample, train
+from ganforge.api import (
+    LoadedRun,
+    evaluate,
+    evaluate_with_info,
+    load_run,
+    make_config,
+    resume,
+    sample,
+    train,
+)
 from ganforge.config import Config
 from ganforge.errors import GanforgeError
-
-__version__ = "0.1.0"
+from ganforge.version import __version__
 
 __all__ = [
     "Config",
     "GanforgeError",
     "LoadedRun",
+    "evaluate",
+    "evaluate_with_info",
     "load_run",
     "make_config",
     "resume",

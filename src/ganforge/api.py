@@ -1,36 +1,32 @@
-"""The Python API: train(), load_run(), sample(). The CLI calls only these (and their peers)."""
+"""The Python API, the one door: train, resume, load_run, sample, evaluate.
+
+The CLI calls only these and their peers in ``api_views`` (reports, pictures, export) and
+``api_tools`` (toy benchmark, lab, feature extractors, translation, data). Runs are loaded here
+and handed to metrics and views, which never load runs themselves.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ganforge.config import Config
-from ganforge.errors import CheckpointError, GanforgeError
-from ganforge.games import Game, build_game
+from ganforge.errors import GanforgeError
+from ganforge.metrics.evaluate import evaluate_npy, evaluate_run, parse_metrics
+from ganforge.metrics.frechet import MIN_SAMPLES
 from ganforge.recipes import get_recipe
-from ganforge.rejection import rejection_sample
-from ganforge.training import checkpoint as ckpt
-from ganforge.training.run_dir import check_run, read_json
-from ganforge.training.trainer import Summary, Trainer, resolve_device
+from ganforge.run_dir import check_run, default_run_out, read_json
+from ganforge.training.loaded_run import LoadedRun, load_run
+from ganforge.training.trainer import Summary, Trainer
+from ganforge.views.sample_file import write_samples
 
 
 def make_config(recipe: str = "dcgan", overrides: dict[str, Any] | None = None) -> Config:
     """The recipe's config with ``overrides`` (strings are parsed); validated."""
     cfg = get_recipe(recipe).config()
     return cfg.with_overrides(overrides or {})
-
-
-def default_out(cfg: Config) -> Path:
-    import time
-
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    name = cfg.dataset.replace(":", "-").replace("/", "_").strip("-_")[:40]
-    return Path("runs") / f"{cfg.recipe}-{name}-{stamp}"
 
 
 def train(
@@ -41,14 +37,15 @@ def train(
     progress: bool | None = False,
     **overrides: Any,
 ) -> Summary:
-    """Train ``recipe`` with config ``overrides`` into ``out``; returns the run's summary.
+    """Train ``recipe`` with config ``overrides`` into ``out`` (default
+    :func:`ganforge.run_dir.default_run_out`); returns the run's summary.
 
     Without a budget (steps, epochs, minutes) one epoch is trained.
     """
     cfg = make_config(recipe, overrides)
     if not (cfg.steps or cfg.epochs or cfg.minutes):
         cfg = cfg.with_overrides({"epochs": 1})
-    return Trainer(cfg, out or default_out(cfg), force=force, progress=progress).run()
+    return Trainer(cfg, out or default_run_out(cfg), force=force, progress=progress).run()
 
 
 def resume(
@@ -69,140 +66,106 @@ def resume(
     return trainer.run()
 
 
-@dataclass
-class LoadedRun:
-    """A trained run: its config, game and the generator used for sampling (EMA if present)."""
-
-    path: Path
-    cfg: Config
-    game: Game
-    G: torch.nn.Module
-    step: int
-    device: torch.device
-
-    @property
-    def uses_rejection(self) -> bool:
-        """Whether :meth:`sample` filters G through D by default (run trained with
-        rejection=drs)."""
-        return self.cfg.rejection == "drs"
-
-    def sample(
-        self,
-        n: int = 64,
-        seed: int = 0,
-        classes: list[int] | None = None,
-        codes: dict[int, float] | None = None,
-        batch_size: int = 500,
-        rejection: bool | None = None,
-    ) -> torch.Tensor:
-        """``n`` samples (N, C, H, W) in [-1, 1] on the CPU, G in eval mode.
-
-        For a run trained with ``rejection=drs`` (and unless ``rejection=False``) G's samples
-        are filtered by discriminator rejection sampling with the run's D (``rejection.py``;
-        M from a burn-in of 10,000 proposals, as in Azadi et al. 2019).
-        """
-        if rejection is None:
-            rejection = self.uses_rejection
-        if not rejection:
-            return self._draw(n, seed, classes, codes, batch_size)
-        if classes or codes:
-            raise GanforgeError(
-                "rejection sampling draws unconditional samples: drop --class/--code"
-            )
-        samples, _ = rejection_sample(
-            lambda k, s: self._draw(k, s, None, None, batch_size),
-            lambda x: self.game.critic(x.to(self.device))[0],  # made double/CPU there
-            n,
-            seed,
-            batch=batch_size,
-            beta=self.cfg.drs_beta,
-            burn_in=10_000,
-        )
-        return samples
-
-    def _draw(self, n, seed, classes, codes, batch_size) -> torch.Tensor:
-        chunks = list(self.iter_samples(n, seed, classes, codes, batch_size))
-        return torch.cat(chunks) if chunks else torch.empty(0)
-
-    @torch.no_grad()
-    def iter_samples(
-        self,
-        n: int,
-        seed: int = 0,
-        classes: list[int] | None = None,
-        codes: dict[int, float] | None = None,
-        batch_size: int = 500,
-    ) -> Iterator[torch.Tensor]:
-        """G's own samples (no rejection) in chunks of ``batch_size`` on the CPU, so a caller
-        can stream any ``n`` to a file; concatenated they equal :meth:`sample` with
-        ``rejection=False`` and the same ``batch_size``."""
-        for start in range(0, n, batch_size):
-            m = min(batch_size, n - start)
-            inputs = self.game.fixed_inputs(
-                m, seed * 1_000_003 + start, self.device, classes=classes, codes=codes
-            )
-            if classes and "y" in inputs:  # cycle the classes over the whole sample
-                k = len(classes)
-                inputs["y"] = torch.tensor(
-                    [classes[(start + i) % k] for i in range(m)], device=self.device
-                )
-            yield self.game.render(self.G, inputs).clamp(-1, 1).cpu()
-
-
-def mismatch(exc: Exception) -> str:
-    """The first concrete difference in a ``load_state_dict`` error, whole: torch's first line
-    ("Error(s) in loading state_dict for X:") only announces the list."""
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    detail = [ln for ln in lines if ln.startswith(("size mismatch", "Missing", "Unexpected"))]
-    text = (detail[0] if detail else lines[-1] if lines else type(exc).__name__).rstrip(".")
-    more = len(detail) - 1
-    return text + (f"; and {more} more difference(s)" if more > 0 else "")
-
-
-def load_run(run: str | Path, device: str = "auto", which: str = "latest") -> LoadedRun:
-    """Load a run directory's latest (or ``best``) checkpoint for sampling and evaluation;
-    ``which="best"`` without a best checkpoint is refused."""
-    run = check_run(Path(run))
-    cfg = Config.from_dict(read_json(run / "config.json"))
-    if which == "best":  # never silently the latest instead
-        path = run / "checkpoints" / "best.safetensors"
-        if not path.is_file():
-            raise CheckpointError(
-                f"{run} has no best checkpoint (checkpoints/best.safetensors is kept only by "
-                "runs trained with eval_every > 0); drop --best to use the latest"
-            )
-    else:
-        path = ckpt.latest_checkpoint(run / "checkpoints")
-    if path is None:
-        damaged = len(ckpt.checkpoint_files(run / "checkpoints"))
-        why = (
-            f"skipped {damaged} damaged file(s) in checkpoints/ (named above)"
-            if damaged
-            else "checkpoints/ holds no step-*.safetensors"
-        )
-        raise CheckpointError(f"{run} has no loadable checkpoint: {why}")
-    state = ckpt.load_checkpoint(path)
-    dev = resolve_device(device)
-    info = state["game"]
-    torch.manual_seed(0)
-    game = build_game(cfg, tuple(info["data_shape"]), info.get("num_classes", 0)).to(dev)
-    if game.describe() != info:
-        raise CheckpointError(f"{path} does not match its run's config.json (game differs)")
-    weights = state["ema"] if state.get("ema") else state["models"]["G"]
-    try:
-        game.G.load_state_dict(weights)
-        game.D.load_state_dict(state["models"]["D"])
-    except RuntimeError as exc:
-        raise CheckpointError(
-            f"{path} does not fit its config.json ({mismatch(exc)}); was config.json edited?"
-        ) from None
-    game.eval()
-    return LoadedRun(run, cfg, game, game.G, int(state["step"]), dev)
-
-
 def sample(run: str | Path, n: int = 64, seed: int = 0, **kw: Any) -> torch.Tensor:
     """Shortcut: ``load_run(run).sample(n, seed, ...)``."""
     return load_run(run).sample(n, seed, **kw)
 
 
-__all__ = ["GanforgeError", "LoadedRun", "load_run", "make_config", "resume", "sample", "train"]
+def sample_to_file(
+    run: str | Path | LoadedRun,
+    out: str | Path,
+    n: int = 64,
+    seed: int = 0,
+    *,
+    classes: list[int] | None = None,
+    codes: dict[int, float] | None = None,
+    rejection: bool | None = None,
+    device: str = "auto",
+) -> Path:
+    """``n`` samples of ``run`` to ``out``: a .png grid or a .npy (float32 N, C, H, W in
+    [-1, 1], streamed batch by batch after checking the free space)."""
+    if n < 1:
+        raise GanforgeError(f"bad --n {n}: must be at least 1")
+    out = Path(out)
+    if out.suffix.lower() not in (".png", ".npy"):
+        raise GanforgeError(f"bad --out {out}: use a .png or .npy file name")
+    loaded = run if isinstance(run, LoadedRun) else load_run(run, device=device)
+    return write_samples(loaded, out, n, seed, classes=classes, codes=codes, rejection=rejection)
+
+
+def evaluate_with_info(
+    run: str | Path | LoadedRun,
+    metrics: str | list[str] | tuple[str, ...] = ("fid",),
+    n: int = 10_000,
+    split: str = "test",
+    allow_small: bool = False,
+    *,
+    dataset: str | None = None,
+    features: str | None = None,
+    seed: int = 0,
+    labels: str | Path | None = None,
+    which: str = "latest",
+    raw: bool = False,
+    device: str = "auto",
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """(scores, info) of a run (a folder or a :class:`LoadedRun`: ``n`` samples of its
+    generator) or a .npy of images against ``dataset``'s ``split``; see
+    ``ganforge.metrics.evaluate`` for the metrics and docs/metrics.md for their maths.
+
+    The Fréchet distance (Heusel et al. 2017) is biased upwards by about tr(Σ)/N for N
+    samples, so FD on fewer than ``MIN_SAMPLES`` (2048) samples is refused unless
+    ``allow_small`` (then ``info["fid_warning"]`` says so). ``labels`` (requested classes for
+    ``cas``) belong to a .npy; ``which``, ``raw`` and ``device`` to a run.
+    """
+    wanted = parse_metrics(metrics)
+    if n < 2:
+        raise GanforgeError(f"bad --n {n}: must be at least 2")
+    is_run = isinstance(run, LoadedRun) or Path(run).is_dir()
+    if is_run and labels is not None:
+        raise GanforgeError("--labels belong to a .npy TARGET; a run draws its own classes")
+    if not is_run and (which != "latest" or raw):
+        raise GanforgeError("--best and --raw choose how a run samples; TARGET is a .npy file")
+    if "fid" in wanted and is_run and n < MIN_SAMPLES and not allow_small:
+        raise GanforgeError(
+            f"FD on {n} < {MIN_SAMPLES} samples is too biased to compare: raise --n "
+            "or pass --allow-small"
+        )
+    if is_run:
+        loaded = run if isinstance(run, LoadedRun) else load_run(run, device, which)
+        result = evaluate_run(loaded, dataset, wanted, n, features, seed, raw, split)
+    else:
+        result = evaluate_npy(run, dataset, wanted, features, seed, labels, split)
+    info = result.pop("info")
+    if "fid" in wanted and info["n"] < MIN_SAMPLES and not allow_small:
+        raise GanforgeError(
+            f"FD on {info['n']} < {MIN_SAMPLES} samples is too biased to compare: use more "
+            "images or pass --allow-small"
+        )
+    return result, info
+
+
+def evaluate(
+    run: str | Path | LoadedRun,
+    metrics: str | list[str] | tuple[str, ...] = ("fid",),
+    n: int = 10_000,
+    split: str = "test",
+    allow_small: bool = False,
+    **kw: Any,
+) -> dict[str, float]:
+    """The scores of :func:`evaluate_with_info` alone, e.g. ``{"fid": 12.3}``."""
+    return evaluate_with_info(run, metrics, n, split, allow_small, **kw)[0]
+
+
+__all__ = [
+    "MIN_SAMPLES",
+    "GanforgeError",
+    "LoadedRun",
+    "evaluate",
+    "evaluate_with_info",
+    "load_run",
+    "make_config",
+    "resume",
+    "sample",
+    "sample_to_file",
+    "train",
+]

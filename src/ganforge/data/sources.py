@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ganforge.errors import DataError
-from ganforge.training.run_dir import file_mode
+from ganforge.run_dir import file_mode
 
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4")}
 

@@ -1,10 +1,11 @@
-"""Evaluate images, a ``.npy`` file or a run directory against a dataset's real images.
+"""Evaluate images, a ``.npy`` file or a loaded run against a dataset's real images.
 
 The real reference is the dataset's TEST split for fid, kid, is, pr, dc (so the generator is
-judged on images it never saw; FD(train, test) is the floor, see docs/metrics.md) and its TRAIN
-split for the memorisation check ("nn"). Reference features are cached per extractor (by the
+judged on images it never saw; FD(train, test) is the floor, see docs/metrics.md; ``split``
+may ask for the train split instead) and its TRAIN split for the memorisation check ("nn"). Reference features are cached per extractor (by the
 weights' sha256) and per data content (sha256 of the images) in memory and in
-``~/.cache/ganforge/metrics``.
+``~/.cache/ganforge/metrics``. Runs arrive loaded (:func:`evaluate_run` takes a LoadedRun;
+``ganforge.api.evaluate`` does the loading): metrics never load runs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,8 +28,12 @@ from ganforge.metrics.features import load_feature_extractor as _load_extractor
 from ganforge.metrics.frechet import MIN_SAMPLES, GaussianStats, feature_stats, frechet_distance
 from ganforge.metrics.kid import kernel_distance
 from ganforge.metrics.manifold import density_coverage, nearest_distances, precision_recall
-from ganforge.training.run_dir import file_mode
+from ganforge.run_dir import file_mode
 
+if TYPE_CHECKING:
+    from ganforge.training.loaded_run import LoadedRun
+
+SPLITS = ("test", "train")
 METRICS = ("fid", "kid", "is", "pr", "dc", "cas", "nn")
 DEFAULT_METRICS = ("fid", "kid", "is", "pr", "dc")
 # The memorisation threshold: this percentile of the nearest-train distances of TEST images.
@@ -169,26 +174,33 @@ def evaluate_images(
     features: str | FeatureExtractor | None = None,
     labels: torch.Tensor | np.ndarray | None = None,
     seed: int = 0,
+    split: str = "test",
 ) -> dict[str, Any]:
-    """Scores of ``images`` (N, C, H, W; float in [-1, 1] or uint8) against ``dataset``.
+    """Scores of ``images`` (N, C, H, W; float in [-1, 1] or uint8) against ``dataset``'s
+    ``split`` (test by default: images G never saw; the memorisation check ``nn`` always
+    compares train against test and needs ``split="test"``).
 
     Returns the requested metric values keyed fid, kid, is, precision, recall, density,
     coverage, cas, memorised, plus ``info`` (extractor, reference splits, sizes, threshold).
     ``labels`` are the requested classes, needed for ``cas``.
     """
     wanted = parse_metrics(metrics)
+    if split not in SPLITS:
+        raise GanforgeError(f"bad split {split!r}: choose test or train")
+    if split != "test" and "nn" in wanted:
+        raise GanforgeError("nn compares samples with the train split: use split=test for it")
     extractor = _resolve_extractor(features, dataset)
     n = int(images.shape[0])
     if n < 2:
         raise GanforgeError(f"need at least 2 images to evaluate, got {n}")
     out = extractor.outputs(images)
-    test = reference(dataset, "test", extractor)
+    test = reference(dataset, split, extractor)
     info: dict[str, Any] = {
         "n": n,
         "dataset": dataset,
         "extractor": extractor.name,
         "extractor_sha256": extractor.card.get("sha256"),
-        "reference": f"{dataset} test split ({len(test)} images)",
+        "reference": f"{dataset} {split} split ({len(test)} images)",
     }
     scores: dict[str, Any] = {}
     gen = torch.Generator().manual_seed(seed)
@@ -312,52 +324,62 @@ def load_npy(path: str | Path) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr))
 
 
-def evaluate_target(
-    target: str | Path,
+def evaluate_run(
+    run: LoadedRun,
     dataset: str | None = None,
     metrics: list[str] | str | None = None,
     n: int = 10_000,
-    features: str | None = None,
+    features: str | FeatureExtractor | None = None,
+    seed: int = 0,
+    raw: bool = False,
+    split: str = "test",
+) -> dict[str, Any]:
+    """Scores of ``n`` samples of a loaded run (its generator, EMA if present; through its D
+    for a run trained with rejection=drs unless ``raw``) against ``dataset`` (default the
+    run's). ``cas`` draws the classes 0..K-1 in turn and needs a class-conditional run."""
+    wanted = parse_metrics(metrics)
+    dataset = dataset or run.cfg.dataset
+    described = run.game.describe()
+    classes = None
+    y = None
+    if "cas" in wanted:
+        k = int(described.get("num_classes", 0))
+        conditional = k and "y" in run.game.fixed_inputs(1, 0, run.device)
+        if not conditional:
+            raise GanforgeError(
+                f"cas needs a class-conditional run; {run.path} is not one (drop cas)"
+            )
+        classes = list(range(k))
+        y = torch.tensor([classes[i % k] for i in range(n)])
+    drs = run.uses_rejection and not raw
+    shape = tuple(described["data_shape"])
+    extractor = _resolve_extractor(features, dataset, shape, f"run {run.path}")  # before sampling
+    images = run.sample(n, seed, classes=classes, rejection=drs)
+    result = evaluate_images(images, dataset, wanted, extractor, y, seed, split)
+    result["info"]["target"] = f"{run.path} (step {run.step})"
+    if drs:
+        result["info"]["sampling"] = "discriminator rejection sampling (rejection=drs)"
+    return result
+
+
+def evaluate_npy(
+    path: str | Path,
+    dataset: str | None = None,
+    metrics: list[str] | str | None = None,
+    features: str | FeatureExtractor | None = None,
     seed: int = 0,
     labels: str | Path | None = None,
-    which: str = "latest",
-    raw: bool = False,
+    split: str = "test",
 ) -> dict[str, Any]:
-    """Evaluate a run directory (samples from its generator, EMA if present; through its D
-    for a run trained with rejection=drs unless ``raw``) or a .npy file."""
-    wanted = parse_metrics(metrics)
-    target = Path(target)
-    if target.is_dir():
-        from ganforge.api import load_run
-
-        run = load_run(target, which=which)
-        dataset = dataset or run.cfg.dataset
-        classes = None
-        y = None
-        if "cas" in wanted:
-            k = getattr(run.game, "num_classes", 0)
-            conditional = k and "y" in run.game.fixed_inputs(1, 0, run.device)
-            if not conditional:
-                raise GanforgeError(
-                    f"cas needs a class-conditional run; {target} is not one (drop cas)"
-                )
-            classes = list(range(k))
-            y = torch.tensor([classes[i % k] for i in range(n)])
-        drs = run.uses_rejection and not raw
-        shape = tuple(run.game.describe()["data_shape"])
-        extractor = _resolve_extractor(features, dataset, shape, f"run {target}")  # before sampling
-        images = run.sample(n, seed, classes=classes, rejection=drs)
-        result = evaluate_images(images, dataset, wanted, extractor, y, seed)
-        result["info"]["target"] = f"{target} (step {run.step})"
-        if drs:
-            result["info"]["sampling"] = "discriminator rejection sampling (rejection=drs)"
-        return result
-    if target.suffix != ".npy":
-        raise GanforgeError(f"{target}: TARGET must be a run directory or a .npy file")
-    images = load_npy(target)
+    """Scores of the images in a .npy file (float in [-1, 1] or uint8) against ``dataset``
+    (default fashion-mnist); ``labels`` is a .npy of the requested classes (for ``cas``)."""
+    path = Path(path)
+    if path.suffix != ".npy":
+        raise GanforgeError(f"{path}: TARGET must be a run directory or a .npy file")
+    images = load_npy(path)
     y = None
     if labels is not None:
         y = torch.from_numpy(read_npy(labels).astype(np.int64))
-    result = evaluate_images(images, dataset or "fashion-mnist", wanted, features, y, seed)
-    result["info"]["target"] = str(target)
+    result = evaluate_images(images, dataset or "fashion-mnist", metrics, features, y, seed, split)
+    result["info"]["target"] = str(path)
     return result

@@ -21,7 +21,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from ganforge.errors import CheckpointError
-from ganforge.training.run_dir import write_atomic
+from ganforge.run_dir import write_atomic
 
 FORMAT = "ganforge-checkpoint"
 VERSION = 1

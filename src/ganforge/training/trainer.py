@@ -24,12 +24,12 @@ from ganforge.config import Config
 from ganforge.data import load_dataset
 from ganforge.errors import ConfigError, GanforgeError
 from ganforge.games import build_game
+from ganforge.run_dir import lock_run, prepare_new, read_json, release_run, write_json
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed, precision
 from ganforge.training.announce import start_line, time_left
 from ganforge.training.collapse import check_trainer as check_collapse
 from ganforge.training.ema import EMA, STANDING_STATS_SEED
-from ganforge.training.run_dir import lock_run, prepare_new, read_json, release_run, write_json
 from ganforge.training.threads import apply_threads
 from ganforge.views.grids import save_grid
 

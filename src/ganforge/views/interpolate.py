@@ -18,10 +18,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from ganforge.errors import ConfigError, GanforgeError
+
+if TYPE_CHECKING:
+    from ganforge.training.loaded_run import LoadedRun
 
 MODES = ("lerp", "slerp")
 
@@ -162,28 +166,24 @@ def write_walk(
 
 
 def interpolate(
-    run: str | Path,
+    run: LoadedRun,
     steps: int = 10,
     mode: str = "slerp",
     classes: list[int] | None = None,
     rows: int = 8,
     seed: int = 0,
     out: str | Path | None = None,
-    device: str = "auto",
 ) -> tuple[Path, Path]:
-    """Load ``run``'s generator (EMA weights if present) and write a walk's PNG and GIF.
+    """Write a walk of a loaded run's generator (EMA weights if present) as a PNG and a GIF.
 
     ``out`` names the PNG; the GIF goes next to it with the suffix ``.gif``. By default both
     are ``RUN/interpolate-<mode>`` or ``RUN/interpolate-classes-a-b``.
     """
-    from ganforge.api import load_run
-
-    loaded = load_run(run, device=device)
-    walk = walk_inputs(loaded.game, rows, steps, mode, seed, classes)
-    images = render_walk(loaded.G, walk, loaded.device)
+    walk = walk_inputs(run.game, rows, steps, mode, seed, classes)
+    images = render_walk(run.G, walk, run.device)
     if out is None:
         name = "classes-" + "-".join(map(str, classes)) if classes else mode
-        png = Path(run) / f"interpolate-{name}.png"
+        png = Path(run.path) / f"interpolate-{name}.png"
     else:
         png = Path(out)
         if png.suffix.lower() not in (".png", ""):

@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ganforge.training.run_dir import check_run, read_json
+from ganforge.run_dir import check_run, read_json
+from ganforge.version import __version__
 from ganforge.views.plots import curve_keys, plot_png, read_metrics
 from ganforge.views.runs import format_wall, resolve_status
 from ganforge.views.timelapse import saved_grids, write_timelapse
@@ -252,8 +253,6 @@ def render_report(run: str | Path, timelapse: Path | None = None) -> str:
 
     parts.append("<h2>Config</h2>")
     parts.append(_table(sorted(config.items()), columns=4))
-    from ganforge import __version__
-
     parts.append(
         f"<p class='sub'>Written by ganforge {_esc(__version__)} on "
         f"{_esc(time.strftime('%Y-%m-%d %H:%M:%S'))} from {_esc(run)}.</p>"

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ganforge.errors import GanforgeError
-from ganforge.training.run_dir import ensure_writable
+from ganforge.run_dir import ensure_writable
 
 MAX_GRID = 10_000  # a PNG grid of more samples is not a picture anyone can look at
 SLACK = 64 << 20  # bytes kept free beyond the file itself
@@ -87,7 +87,7 @@ def write_samples(
     rejection: bool | None = None,
     batch_size: int = 500,
 ) -> Path:
-    """``n`` samples of the loaded ``run`` (api.LoadedRun) to ``out`` (.npy or .png grid)."""
+    """``n`` samples of the loaded ``run`` (training.loaded_run.LoadedRun) to ``out`` (.npy or .png grid)."""
     from ganforge.views.grids import save_grid
 
     out = Path(out)

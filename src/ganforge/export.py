@@ -19,13 +19,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from ganforge.errors import ConfigError, GanforgeError
-from ganforge.training.run_dir import ensure_writable
+from ganforge.run_dir import ensure_writable
+
+if TYPE_CHECKING:
+    from ganforge.training.loaded_run import LoadedRun
 
 FORMATS = ("torchscript", "onnx")
 INPUTS = ("vector", "latent")
@@ -250,24 +253,26 @@ def load_exported(path: str | Path, fmt: str):
         return run_ref
 
 
-def export_generator(
-    run: str | Path,
-    fmt: str,
-    out: str | Path,
-    input_kind: str = "vector",
-    device: str = "cpu",
-    atol: float = 1e-5,
-    check_n: int = 8,
-) -> dict[str, Any]:
-    """Export ``run``'s generator to ``out``; returns facts incl. ``max_abs_diff`` vs PyTorch."""
-    from ganforge.api import load_run
-
+def check_choices(fmt: str, input_kind: str) -> None:
+    """Refuse an unknown format or input convention (before any run is loaded)."""
     if fmt not in FORMATS:
         raise ConfigError(f"bad --format {fmt!r}: choose torchscript or onnx")
     if input_kind not in INPUTS:
         raise ConfigError(f"bad --input {input_kind!r}: choose vector or latent")
-    loaded = load_run(run, device=device)
-    return export_loaded(loaded.game, loaded.G, fmt, out, input_kind, atol, check_n, loaded.step)
+
+
+def export_generator(
+    run: LoadedRun,
+    fmt: str,
+    out: str | Path,
+    input_kind: str = "vector",
+    atol: float = 1e-5,
+    check_n: int = 8,
+) -> dict[str, Any]:
+    """Export a loaded run's generator to ``out``; returns facts incl. ``max_abs_diff`` vs
+    PyTorch."""
+    check_choices(fmt, input_kind)
+    return export_loaded(run.game, run.G, fmt, out, input_kind, atol, check_n, run.step)
 
 
 def export_loaded(

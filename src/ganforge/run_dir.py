@@ -7,6 +7,11 @@ RUN/samples/         step-XXXXXX.png grids of a fixed latent batch
 RUN/samples.png      the final grid
 RUN/checkpoints/     step-XXXXXX.safetensors (last K) and best.safetensors
 RUN/.lock            held (flock) by the process training the run; holds its pid
+
+It also owns the one rule for output folders (:func:`free_folder`, :func:`default_run_out`,
+:func:`result_folder`): a default name that is taken gets a suffix, a folder the user names is
+never written over silently. This module is the ground floor: it imports only the standard
+library, ``errors`` and ``config``.
 """
 
 from __future__ import annotations
@@ -17,10 +22,14 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ganforge.errors import CheckpointError
+from ganforge.errors import CheckpointError, GanforgeError
+
+if TYPE_CHECKING:
+    from ganforge.config import Config
 
 
 def file_mode() -> int:
@@ -213,10 +222,60 @@ def _lock_holder(path: Path) -> str:
     return f"pid {pid}" if pid.isdigit() else "pid unknown"
 
 
-def check_run(path: Path) -> Path:
+def check_run(path: str | Path) -> Path:
+    """``path`` as a Path if it is a run folder (a folder with config.json); else
+    CheckpointError saying which of the two it lacks."""
     path = Path(path)
     if not path.is_dir():
         raise CheckpointError(f"{path} is not a run directory")
     if not (path / "config.json").is_file():
         raise CheckpointError(f"{path} is not a ganforge run (no config.json)")
     return path
+
+
+# -- the output-folder rule ------------------------------------------------------------------
+def _taken(path: Path) -> bool:
+    return path.exists() and (not path.is_dir() or any(path.iterdir()))
+
+
+def free_folder(default: str | Path) -> Path:
+    """``default`` if it is free (absent or an empty folder), else the first free of
+    ``default-2``, ``default-3``, ... so a default name never lands on earlier results."""
+    out, k = Path(default), 2
+    while _taken(out):
+        out, k = Path(f"{default}-{k}"), k + 1
+    return out
+
+
+def default_run_out(cfg: Config) -> Path:
+    """``runs/RECIPE-DATASET-YYYYmmdd-HHMMSS`` (the dataset made path-safe, at most 40
+    characters), suffixed by :func:`free_folder` when two runs start in the same second."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    name = cfg.dataset.replace(":", "-").replace("/", "_").strip("-_")[:40]
+    return free_folder(Path("runs") / f"{cfg.recipe}-{name}-{stamp}")
+
+
+def result_folder(given: str | Path | None, default: str | Path, force: bool) -> Path:
+    """Where a result (``result.json`` and its pictures: toy, lab) is written.
+
+    Without ``given``: :func:`free_folder` of ``default``. A ``given`` folder that holds files
+    is refused unless ``force`` and it holds an earlier result (``result.json``), whose files
+    are then replaced; anything else of the user's is never written over.
+    """
+    if given is None:
+        return free_folder(default)
+    out = Path(given)
+    if out.exists() and not out.is_dir():
+        raise GanforgeError(f"--out {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise GanforgeError(
+                f"--out {out} exists and is not empty; choose another folder, or pass --force "
+                "to replace an earlier result there"
+            )
+        if not (out / "result.json").is_file():
+            raise GanforgeError(
+                f"--out {out} holds no earlier result (result.json); --force replaces only "
+                "those, choose another folder"
+            )
+    return out
