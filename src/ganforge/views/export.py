@@ -64,24 +64,14 @@ class ExportSpec:
 
     def example(self, n: int, seed: int, game) -> tuple[torch.Tensor, ...]:
         """Inputs for ``n`` samples drawn as in training (z ~ N(0, I), labels uniform)."""
-        gen = torch.Generator().manual_seed(seed)
-        z, y, codes = game.latents(n, torch.device("cpu"), gen)
+        inputs = game.draw_inputs(n, "cpu", torch.Generator().manual_seed(seed))
         if self.inputs[0][0] == "x":
-            return (game.generator_input(z, y, codes),)
-        out = [z]
-        if y is not None:
-            out.append(y)
-        if codes is not None:
-            cat, cont = codes
-            out += [cat, cont]
-        return tuple(out)
+            return (game.g_input(inputs),)
+        return tuple(inputs[name] for name, _, _ in self.inputs)
 
 
 def spec_for(game, input_kind: str) -> ExportSpec:
-    if not (hasattr(game, "generator_input") and hasattr(game, "latents")):
-        raise GanforgeError(
-            "export handles generators driven by a latent vector (adversarial games)"
-        )
+    game.draw_inputs(1, "cpu", torch.Generator())  # refused by games whose G takes images
     z_dim = game.cfg.z_dim
     nc, ncat, ncont = game.num_classes, game.n_cat, game.n_cont
     if input_kind == "vector":
