@@ -202,7 +202,7 @@ class AdversarialGame(Game):
         extra = self.scheme.d_terms(self, r_h, f_h, labels, inputs, logs)
         if extra is not None:
             loss = loss + extra
-        loss = loss + self._penalty(real, fake.detach(), labels, step, logs)
+        loss = loss + self._penalty(real, fake.detach(), labels, logs, step)
         return DStep(loss, logs, (fake, inputs) if keep_fakes else None)
 
     def _critic_real_fake(self, real, fake, y_real, y_fake):
@@ -223,7 +223,7 @@ class AdversarialGame(Game):
         n = real.shape[0] // self.cfg.pack
         return out[:n], h[:n], out[n:], h[n:]
 
-    def _penalty(self, real, fake, y, step: int, logs: Logs) -> torch.Tensor:
+    def _penalty(self, real, fake, y, logs: Logs, step: int = 0) -> torch.Tensor:
         if self.d_penalty is None or not self.cfg.penalty_weight:
             return real.new_zeros(())
         # on packed inputs (PacGAN): D's input is the pack, so interpolation weights, norms
