@@ -10,8 +10,8 @@ from ganforge import augment
 from ganforge.config import Config
 from ganforge.data.batches import to_unit_range
 from ganforge.errors import ConfigError
-from ganforge.games import build_game
 from ganforge.games import adversarial as adversarial_module
+from ganforge.games import build_game
 from ganforge.recipes import get_recipe
 
 SHAPE = (1, 28, 28)
