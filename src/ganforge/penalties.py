@@ -91,7 +91,7 @@ def path_length_penalty(
     (grad,) = torch.autograd.grad((images * y).sum(), w, create_graph=True)
     lengths = grad.flatten(1).pow(2).sum(1).add(EPS).sqrt()
     with torch.no_grad():
-        target = lengths.mean().float()
+        target = lengths.mean().to(mean.dtype)
         mean.copy_(target if bool(mean.isnan()) else mean.lerp(target, decay))
     return (lengths - mean.to(lengths.dtype)).pow(2).mean(), lengths.detach()
 
