@@ -62,7 +62,7 @@ class Spy:
         forward = game.D.forward
 
         def seen(x, y=None):
-            self.d_inputs.append(x.detach().clone())
+            self.d_inputs.append(x.detach().reshape(-1, *SHAPE).clone())  # packs unpacked
             return forward(x, y)
 
         game.D.forward = seen
@@ -104,7 +104,12 @@ def test_d_sees_only_augmented_images_in_d_step_penalty_and_g_step(monkeypatch):
 
 @pytest.mark.parametrize(
     ("recipe", "extra"),
-    [("cgan-matching", {}), ("dcgan", {"unroll": 1}), ("dcgan", {"instance_noise": 0.1})],
+    [
+        ("cgan-matching", {}),
+        ("dcgan", {"unroll": 1}),
+        ("pacgan", {"penalty": "r1", "d_norm": "none"}),
+        ("dcgan", {"instance_noise": 0.1}),
+    ],
 )
 def test_every_family_path_feeds_d_through_the_augmentation(monkeypatch, recipe, extra):
     game = make(recipe, **extra)
