@@ -351,3 +351,16 @@ def test_optimiser_per_recipe_and_separate_learning_rates():
     assert isinstance(opt, torch.optim.Adam) and opt.param_groups[0]["betas"] == (0.0, 0.9)
     ttur = get_recipe("dcgan").config(lr_g=1e-4, lr_d=4e-4)
     assert (ttur.lr_g, ttur.lr_d) == (1e-4, 4e-4)
+
+
+def test_schemes_come_from_one_registry_and_refuse_unknown_names():
+    from ganforge.conditioning import CONDITIONING, LABELLED, build_conditioning
+    from ganforge.config import CONDITIONING as CHOICES
+
+    assert tuple(CONDITIONING) == CHOICES
+    assert LABELLED == ("concat", "matching", "acgan", "projection")
+    cfg = get_recipe("cgan").config()
+    assert type(build_conditioning(cfg, K)).__name__ == "Concat"
+    cfg.conditioning = "labels"  # bypassing validation: the registry still refuses it
+    with pytest.raises(ConfigError, match="bad value 'labels' for 'conditioning'"):
+        build_conditioning(cfg, K)
