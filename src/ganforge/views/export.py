@@ -71,17 +71,14 @@ class ExportSpec:
 
 
 def spec_for(game, input_kind: str) -> ExportSpec:
-    game.draw_inputs(1, "cpu", torch.Generator())  # refused by games whose G takes images
-    z_dim = game.cfg.z_dim
-    nc, ncat, ncont = game.num_classes, game.n_cat, game.n_cont
+    """One input per entry of the game's generator-input dict (refused by games whose G
+    takes images), or the one vector G takes."""
+    drawn = game.draw_inputs(1, "cpu", torch.Generator())
     if input_kind == "vector":
-        return ExportSpec([("x", [-1, z_dim + nc + ncat + ncont], "float32")])
-    inputs = [("z", [-1, z_dim], "float32")]
-    if nc:
-        inputs.append(("y", [-1], "int64"))
-    if ncat or ncont:
-        inputs += [("cat", [-1], "int64"), ("cont", [-1, ncont], "float32")]
-    return ExportSpec(inputs)
+        return ExportSpec([("x", [-1, game.g_input(drawn).shape[1]], "float32")])
+    return ExportSpec(
+        [(k, [-1, *v.shape[1:]], str(v.dtype).removeprefix("torch.")) for k, v in drawn.items()]
+    )
 
 
 def _module(G: nn.Module, game, input_kind: str) -> nn.Module:
