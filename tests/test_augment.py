@@ -241,3 +241,24 @@ def test_augment_refuses_one_dimensional_samples():
     cfg = get_recipe("gan").config(augment="color")
     with pytest.raises(ConfigError, match="augment works on images"):
         build_game(cfg, (2,), 0)
+
+
+def test_a_run_with_augment_and_path_length_resumes_byte_identical(cli, tmp_path):
+    """Augmentation draws and the path-length target a are part of what a resume restores."""
+    import shutil
+
+    from ganforge.training import checkpoint as ckpt
+
+    args = ["train", "dcgan", "--steps", "8", "--seed", "2", *TINY,
+            "--set", "augment=color,translation,cutout", "--set", "g_penalty=path_length",
+            "--set", "g_penalty_every=2", "--set", "checkpoint_every=4",
+            "--set", "checkpoint_minutes=0", "--set", "sample_every=1000"]  # fmt: skip
+    run, cut = tmp_path / "run", tmp_path / "cut"
+    rc, _, err = cli(*args, "--out", run)
+    assert rc == 0, err
+    shutil.copytree(run, cut)
+    ckpt.step_path(cut / "checkpoints", 8).unlink()
+    rc, _, err = cli("train", "--resume", cut)
+    assert rc == 0, err
+    a = ckpt.step_path(run / "checkpoints", 8).read_bytes()
+    assert a == ckpt.step_path(cut / "checkpoints", 8).read_bytes()
