@@ -49,10 +49,10 @@ def test_input_widths_of_g_and_d(recipe, g_in, d_in_channels):
     game = make(recipe)
     assert first_layer(game.G).in_features == g_in
     assert first_layer(game.D.net).in_channels == d_in_channels
-    z, y, codes = game.latents(4, torch.device("cpu"))
-    x = game.G(game.generator_input(z, y, codes))
+    inputs = game.draw_inputs(4, torch.device("cpu"))
+    x = game.G(game.g_input(inputs))
     assert x.shape == (4, *SHAPE)
-    out, h = game.critic(x, y)
+    out, h = game.critic(x, inputs.get("y"))
     assert out.shape == (4,) and h.shape == (4, game.D.net.feature_dim)
 
 
@@ -62,7 +62,7 @@ def test_mlp_cgan_concatenates_one_hot_vectors():
     assert first_layer(game.D.net).in_features == 28 * 28 + K
     x = torch.zeros(3, *SHAPE)
     y = torch.tensor([0, 4, 9])
-    cond = game.D.condition(x, y)
+    cond = game.scheme.d_condition(x, y, flat=True)
     assert cond.shape == (3, 28 * 28 + K)
     assert torch.equal(cond[:, 28 * 28 :], F.one_hot(y, K).float())
 
@@ -70,7 +70,7 @@ def test_mlp_cgan_concatenates_one_hot_vectors():
 def test_conv_cgan_label_maps_are_one_hot_planes():
     game = make("cgan")
     x = torch.zeros(2, *SHAPE)
-    cond = game.D.condition(x, torch.tensor([3, 7]))
+    cond = game.scheme.d_condition(x, torch.tensor([3, 7]), flat=False)
     assert cond.shape == (2, 1 + K, 28, 28)
     assert cond[0, 1 + 3].min() == 1 and cond[0, 1:].sum() == 28 * 28
     assert cond[1, 1 + 7].min() == 1 and cond[1, 1 + 3].max() == 0
@@ -79,7 +79,7 @@ def test_conv_cgan_label_maps_are_one_hot_planes():
 def test_generator_input_places_the_label_after_z():
     game = make("cgan")
     z = torch.randn(2, 100)
-    inp = game.generator_input(z, torch.tensor([2, 5]), None)
+    inp = game.g_input({"z": z, "y": torch.tensor([2, 5])})
     assert torch.equal(inp[:, :100], z)
     assert torch.equal(inp[:, 100:].argmax(1), torch.tensor([2, 5]))
     assert inp[:, 100:].sum().item() == 2
@@ -183,7 +183,8 @@ def test_infogan_info_loss_is_ce_plus_gaussian_nll():
     cat, cont = torch.tensor([0, 3, 9, 1]), torch.rand(4, 2) * 2 - 1
     q = game.D.q(h)
     expected = F.cross_entropy(q[:, :10], cat) + 0.5 * (q[:, 10:] - cont).pow(2).sum(1).mean()
-    assert game._info_loss(h, (cat, cont)).item() == pytest.approx(expected.item(), rel=1e-6)
+    loss = game.scheme.info_loss(game.D.q, h, {"cat": cat, "cont": cont})
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
 
 
 def test_fixed_inputs_classes_and_codes():
@@ -228,13 +229,13 @@ def test_conditional_penalty_interpolates_real_and_fake_of_one_class():
     images of one class, as Gulrajani et al.'s conditional code (issue 16.9)."""
     game = make("cgan", penalty="gp", d_norm="layer", loss="wasserstein")
     seen = []
-    orig = game.generator_input
-    game.generator_input = lambda z, y, c: seen.append(y) or orig(z, y, c)
+    orig = game.g_input
+    game.g_input = lambda inputs: seen.append(inputs["y"]) or orig(inputs)
     images, labels = batch(8)
     game.d_loss((images, labels), 0)
     assert torch.equal(seen[0], labels)
     plain = make("cgan")
-    plain.generator_input = lambda z, y, c: seen.append(y) or orig(z, y, c)
+    plain.g_input = lambda inputs: seen.append(inputs["y"]) or orig(inputs)
     plain.d_loss((images, labels), 0)
     assert not torch.equal(seen[1], labels)  # without a penalty: labels from the prior
 
@@ -325,9 +326,9 @@ def test_code_varies_one_latent_code(cli, runs, tmp_path):
 def test_instance_noise_is_annealed_linearly_to_zero():
     game = make("dcgan", instance_noise=0.5, instance_noise_steps=100)
     x = torch.zeros(20000)
-    assert game._noise(x, 0).std().item() == pytest.approx(0.5, rel=0.03)
-    assert game._noise(x, 50).std().item() == pytest.approx(0.25, rel=0.03)
-    assert torch.equal(game._noise(x, 100), x) and torch.equal(game._noise(x, 500), x)
+    assert game.d_input(x, 0).std().item() == pytest.approx(0.5, rel=0.03)
+    assert game.d_input(x, 50).std().item() == pytest.approx(0.25, rel=0.03)
+    assert torch.equal(game.d_input(x, 100), x) and torch.equal(game.d_input(x, 500), x)
 
 
 def test_optimiser_per_recipe_and_separate_learning_rates():
@@ -342,3 +343,16 @@ def test_optimiser_per_recipe_and_separate_learning_rates():
     assert isinstance(opt, torch.optim.Adam) and opt.param_groups[0]["betas"] == (0.0, 0.9)
     ttur = get_recipe("dcgan").config(lr_g=1e-4, lr_d=4e-4)
     assert (ttur.lr_g, ttur.lr_d) == (1e-4, 4e-4)
+
+
+def test_schemes_come_from_one_registry_and_refuse_unknown_names():
+    from ganforge.conditioning import CONDITIONING, LABELLED, build_conditioning
+    from ganforge.config import CONDITIONING as CHOICES
+
+    assert tuple(CONDITIONING) == CHOICES
+    assert LABELLED == ("concat", "matching", "acgan", "projection")
+    cfg = get_recipe("cgan").config()
+    assert type(build_conditioning(cfg, K)).__name__ == "Concat"
+    cfg.conditioning = "labels"  # bypassing validation: the registry still refuses it
+    with pytest.raises(ConfigError, match="bad value 'labels' for 'conditioning'"):
+        build_conditioning(cfg, K)

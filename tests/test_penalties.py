@@ -242,3 +242,69 @@ def test_toy_slope_penalty_with_packing_trains(cli, tmp_path):
     args = ["toy", "wgan-slope", "--dataset", "ring8", "--steps", "3", "--set", "pack=2"]
     rc, _, err = cli(*args, "--out", tmp_path / "t")
     assert rc == 0, err
+
+
+# -- the generator-side slot: StyleGAN2's path-length regulariser ----------------------------
+def test_path_length_of_a_linear_generator_is_the_norm_of_a_transposed_y():
+    """G(w) = w A (flattened to 1 x 4 x 4 images): J_w^T y = A y / sqrt(16) per sample."""
+    torch.manual_seed(0)
+    a = torch.randn(3, 16, dtype=torch.float64)
+    w = torch.randn(5, 3, dtype=torch.float64)
+    mean = torch.tensor(float("nan"), dtype=torch.float64)
+    torch.manual_seed(1)
+    value, lengths = penalties.path_length_penalty(
+        lambda v: (v @ a).reshape(-1, 1, 4, 4), w, mean, decay=0.01
+    )
+    torch.manual_seed(1)
+    y = torch.randn(5, 1, 4, 4, dtype=torch.float64) / 4
+    expected = (y.flatten(1) @ a.T).norm(dim=1)
+    assert torch.allclose(lengths, expected)
+    assert float(mean) == pytest.approx(float(expected.mean()))  # the first call sets a
+    assert float(value) == pytest.approx(float(((expected - expected.mean()) ** 2).mean()))
+    penalties.path_length_penalty(lambda v: (v @ a).reshape(-1, 1, 4, 4), w, mean, 0.5)
+    assert float(mean) != pytest.approx(float(expected.mean()))  # the EMA moved
+
+
+def _pl_game(**extra):
+    from ganforge.games.adversarial import AdversarialGame
+    from ganforge.recipes import get_recipe
+
+    torch.manual_seed(0)
+    extra = {"g_penalty": "path_length", **extra}
+    cfg = get_recipe("dcgan").config(g_width=8, d_width=8, channels_last=False, **extra)
+    return AdversarialGame(cfg, (1, 28, 28))
+
+
+def test_lazy_path_length_acts_every_kth_step_weighted_by_k():
+    game = _pl_game(g_penalty_every=2, g_penalty_weight=3.0)
+    real = torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8)
+    inputs = game.draw_inputs(4, "cpu")
+    fakes = (game.G(game.g_input(inputs)), inputs)
+    loss1, logs1 = game.g_loss((real, None), 1, fakes)
+    assert "g_penalty" not in logs1 and bool(game.pl_mean.isnan())
+    loss2, logs2 = game.g_loss((real, None), 2, fakes)
+    assert "g_penalty" in logs2 and not bool(game.pl_mean.isnan())
+    # lazy regularisation: weight 3 times every 2 on the steps where it acts
+    assert float(loss2 - loss1) == pytest.approx(6 * float(logs2["g_penalty"]), rel=1e-2)
+    state = game.extra_state()
+    fresh = _pl_game(g_penalty_every=2, g_penalty_weight=3.0)
+    fresh.load_extra_state(state)
+    assert torch.equal(fresh.pl_mean, game.pl_mean)  # a resumed run keeps the target a
+    game.G.zero_grad()
+    loss2.backward()
+    assert all(p.grad is not None for p in game.G.parameters())
+    plain = _pl_game(g_penalty="none")
+    assert plain.extra_state() == {}  # checkpoints without a G regulariser are unchanged
+
+
+def test_path_length_keeps_g_eager_under_compile_and_is_refused_where_idle():
+    from ganforge.training.compiled import compile_players, uncompile
+
+    game = _pl_game()
+    wrappers = compile_players(game, game.cfg)
+    assert [w.name for w in wrappers] == ["D"]  # double backward through G: G stays eager
+    uncompile(game.D)
+    with pytest.raises(ConfigError, match="'g_penalty_every' has no effect here"):
+        Config().with_overrides({"g_penalty_every": 4})
+    with pytest.raises(ConfigError, match="'g_penalty' has no effect here"):
+        Config().with_overrides({"game": "pix2pix", "arch": "unet", "g_penalty": "path_length"})

@@ -331,7 +331,7 @@ def test_export_round_trips_torchscript_and_onnx(cond_run, tmp_path, cli, monkey
     facts = json.loads(out)
     assert facts["max_abs_diff"] <= 1e-5 and facts["inputs"][0]["shape"] == [-1, 100 + 10]
     ts = torch.jit.load(str(tmp_path / "g.pt"))
-    vec = loaded.game.generator_input(z, y, None)
+    vec = loaded.game.g_input({"z": z, "y": y})
     got = ts(vec).detach().numpy()
     assert got.shape == (3, 1, 8, 8)
     assert np.abs(got - expected).max() <= 1e-5

@@ -14,6 +14,10 @@ import typing
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ganforge import augment as augmentations
+from ganforge import losses, penalties
+from ganforge.conditioning import CONDITIONING as SCHEMES
+from ganforge.config_rules import IDLE_UNLESS
 from ganforge.errors import ConfigError
 
 
@@ -27,10 +31,12 @@ def _f(default: Any, help: str, choices: tuple | None = None, minimum: float | N
 
 
 REJECTION = ("none", "drs")
-LOSSES = ("non-saturating", "minimax", "least-squares", "hinge", "wasserstein")
-PENALTIES = ("none", "gp", "gp-one-sided", "slope", "r1")
+# the choices of the parts come from their registries, the only lists of them
+LOSSES = tuple(losses.LOSSES)
+PENALTIES = ("none", *penalties.D_PENALTIES)
+G_PENALTIES = ("none", *penalties.G_PENALTIES)
 NORMS = ("batch", "layer", "instance", "none")
-CONDITIONING = ("none", "concat", "matching", "acgan", "projection", "infogan")
+CONDITIONING = tuple(SCHEMES)
 
 
 @dataclass
@@ -62,6 +68,13 @@ class Config:
     penalty: str = _f("none", "regulariser on D", PENALTIES)
     penalty_weight: float = _f(10.0, "lambda of the penalty", minimum=0)
     clip: float = _f(0.0, "weight clipping bound c of WGAN; 0 disables", minimum=0)
+    g_penalty: str = _f(
+        "none", "regulariser on G: path_length (Karras et al. 2020, StyleGAN2)", G_PENALTIES
+    )
+    g_penalty_weight: float = _f(2.0, "weight of the G regulariser", minimum=0)
+    g_penalty_every: int = _f(
+        1, "lazy regularisation: G regulariser every k-th step, weighted by k", minimum=1
+    )
     conditioning: str = _f("none", "how labels enter G and D", CONDITIONING)
     num_classes: int = _f(0, "classes for conditioning; 0 = the dataset's", minimum=0)
     info_categorical: int = _f(10, "InfoGAN: size of the categorical code", minimum=0)
@@ -100,6 +113,11 @@ class Config:
     instance_noise: float = _f(0.0, "std of Gaussian noise added to D inputs at step 0", minimum=0)
     instance_noise_steps: int = _f(
         0, "anneal instance noise linearly to 0 over these steps", minimum=0
+    )
+    augment: str = _f(
+        "",
+        "DiffAugment policy on every D input (Zhao et al. 2020): comma-separated names of "
+        f"{', '.join(augmentations.POLICIES)}, e.g. color,translation,cutout; empty = off",
     )
     ema: float = _f(0.0, "EMA decay of generator weights (e.g. 0.999); 0 disables", minimum=0)
     pack: int = _f(1, "PacGAN: samples packed into one D input", minimum=1)
@@ -197,7 +215,9 @@ class Config:
         self._refuse_idle_keys()
         if self.channels not in (0, 1, 3):
             raise ConfigError(f"bad value {self.channels} for 'channels': allowed values are 1, 3")
-        if self.penalty in ("gp", "gp-one-sided", "slope", "r1") and self.d_norm == "batch":
+        augmentations.parse_policy(self.augment)
+        d_penalty = penalties.D_PENALTIES.get(self.penalty)
+        if d_penalty is not None and d_penalty.per_sample and self.d_norm == "batch":
             raise ConfigError(
                 f"d_norm=batch is not allowed with penalty={self.penalty}: BatchNorm mixes the "
                 "samples a gradient penalty treats independently; use d_norm=layer, "
@@ -263,6 +283,10 @@ class Config:
             f"instance_noise={self.instance_noise} (D learns the ratio of the noised densities)"
             if self.instance_noise
             else "",
+            f"augment={self.augment} (D was trained on augmented images: its logit on plain "
+            "samples is not the density ratio)"
+            if self.augment
+            else "",
             "d_norm=batch (D's eval-mode statistics differ from the batch statistics it was "
             "trained with)"
             if self.d_norm == "batch"
@@ -278,52 +302,6 @@ class Config:
                 raise ConfigError(
                     f"'{key}' has no effect here: it acts only {where}; remove --set {key}=..."
                 )
-
-
-_LABELLED = ("concat", "matching", "acgan", "projection")
-_SMOOTHABLE = ("non-saturating", "minimax", "least-squares")
-# key -> (does it act in this config?, where it acts): checked for keys set off their default
-IDLE_UNLESS: dict[str, tuple[Any, str]] = {
-    "penalty": (lambda c: c.game == "adversarial", "in adversarial games (not pix2pix/cyclegan)"),
-    "penalty_weight": (lambda c: c.penalty != "none", "with a penalty (--set penalty=...)"),
-    "clip": (lambda c: c.game == "adversarial", "in adversarial games (not pix2pix/cyclegan)"),
-    "instance_noise": (
-        lambda c: c.game == "adversarial",
-        "in adversarial games (not pix2pix/cyclegan)",
-    ),
-    "instance_noise_steps": (lambda c: c.instance_noise > 0, "with instance_noise > 0"),
-    "label_smoothing": (
-        lambda c: c.loss in _SMOOTHABLE,
-        "with loss=non-saturating, minimax or least-squares (hinge and Wasserstein losses "
-        "have no target to smooth)",
-    ),
-    "pack": (lambda c: c.game == "adversarial", "in adversarial games"),
-    "unroll": (lambda c: c.game == "adversarial", "in adversarial games"),
-    "rejection": (lambda c: c.game == "adversarial", "in adversarial games"),
-    "num_classes": (lambda c: c.conditioning in _LABELLED, "with label conditioning"),
-    "info_categorical": (lambda c: c.conditioning == "infogan", "with conditioning=infogan"),
-    "info_continuous": (lambda c: c.conditioning == "infogan", "with conditioning=infogan"),
-    "info_weight": (lambda c: c.conditioning == "infogan", "with conditioning=infogan"),
-    "aux_weight": (lambda c: c.conditioning == "acgan", "with conditioning=acgan"),
-    "self_attention": (lambda c: c.arch == "dcgan", "with arch=dcgan"),
-    "z_dim": (
-        lambda c: c.game == "adversarial",
-        "in adversarial games (pix2pix/cyclegan G takes images)",
-    ),
-    "l1_weight": (lambda c: c.game == "pix2pix", "with game=pix2pix"),
-    "cycle_weight": (lambda c: c.game == "cyclegan", "with game=cyclegan"),
-    "identity_weight": (lambda c: c.game == "cyclegan", "with game=cyclegan"),
-    "pool_size": (lambda c: c.game == "cyclegan", "with game=cyclegan"),
-    "lr_decay_start": (
-        lambda c: c.game == "cyclegan" or c.arch == "toy",
-        "with game=cyclegan and in `ganforge toy`",
-    ),
-    "drs_beta": (lambda c: c.rejection == "drs", "with rejection=drs"),
-    "drs_calibration": (lambda c: c.rejection == "drs", "with rejection=drs"),
-    "drs_fourier": (lambda c: c.drs_calibration > 0, "with drs_calibration > 0"),
-    "compile_trial": (lambda c: c.compile, "with compile=true"),
-    "eval_samples": (lambda c: c.eval_every > 0, "with eval_every > 0"),
-}
 
 
 def _base_type(tp: Any) -> tuple[type, bool]:

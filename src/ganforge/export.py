@@ -67,34 +67,21 @@ class ExportSpec:
 
     def example(self, n: int, seed: int, game) -> tuple[torch.Tensor, ...]:
         """Inputs for ``n`` samples drawn as in training (z ~ N(0, I), labels uniform)."""
-        gen = torch.Generator().manual_seed(seed)
-        z, y, codes = game.latents(n, torch.device("cpu"), gen)
+        inputs = game.draw_inputs(n, "cpu", torch.Generator().manual_seed(seed))
         if self.inputs[0][0] == "x":
-            return (game.generator_input(z, y, codes),)
-        out = [z]
-        if y is not None:
-            out.append(y)
-        if codes is not None:
-            cat, cont = codes
-            out += [cat, cont]
-        return tuple(out)
+            return (game.g_input(inputs),)
+        return tuple(inputs[name] for name, _, _ in self.inputs)
 
 
 def spec_for(game, input_kind: str) -> ExportSpec:
-    if not (hasattr(game, "generator_input") and hasattr(game, "latents")):
-        raise GanforgeError(
-            "export handles generators driven by a latent vector (adversarial games)"
-        )
-    z_dim = game.cfg.z_dim
-    nc, ncat, ncont = game.num_classes, game.n_cat, game.n_cont
+    """One input per entry of the game's generator-input dict (refused by games whose G
+    takes images), or the one vector G takes."""
+    drawn = game.draw_inputs(1, "cpu", torch.Generator())
     if input_kind == "vector":
-        return ExportSpec([("x", [-1, z_dim + nc + ncat + ncont], "float32")])
-    inputs = [("z", [-1, z_dim], "float32")]
-    if nc:
-        inputs.append(("y", [-1], "int64"))
-    if ncat or ncont:
-        inputs += [("cat", [-1], "int64"), ("cont", [-1, ncont], "float32")]
-    return ExportSpec(inputs)
+        return ExportSpec([("x", [-1, game.g_input(drawn).shape[1]], "float32")])
+    return ExportSpec(
+        [(k, [-1, *v.shape[1:]], str(v.dtype).removeprefix("torch.")) for k, v in drawn.items()]
+    )
 
 
 def _module(G: nn.Module, game, input_kind: str) -> nn.Module:

@@ -84,8 +84,8 @@ DLoss = Callable[..., Tensor]
 GLoss = Callable[[Tensor], Tensor]
 
 LOSSES: dict[str, tuple[DLoss, GLoss]] = {
-    "minimax": (minimax_d, minimax_g),
     "non-saturating": (non_saturating_d, non_saturating_g),
+    "minimax": (minimax_d, minimax_g),
     "least-squares": (least_squares_d, least_squares_g),
     "hinge": (hinge_d, hinge_g),
     "wasserstein": (wasserstein_d, wasserstein_g),

@@ -1,12 +1,16 @@
-"""Regularisers that keep the discriminator (critic) Lipschitz or smooth.
+"""Regularisers: on the discriminator (Lipschitz or smooth critic) and on the generator.
 
-All take ``critic``: a callable from a batch of inputs to one output per sample, so labels or
-other conditioning are closed over by the caller.
+D-side penalties take ``critic``: a callable from a batch of inputs to one output per sample, so
+labels, conditioning and augmentation are closed over by the caller. ``D_PENALTIES`` and
+``G_PENALTIES`` are the only lists of them: config validation, the game and the compile step
+read their entries.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -63,6 +67,66 @@ def r1_penalty(critic: Critic, real: torch.Tensor) -> torch.Tensor:
     out = critic(x)
     (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
     return grad.flatten(1).pow(2).sum(1).mean()
+
+
+def half_r1_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """R1 with Mescheder et al.'s gamma/2 built in: 1/2 E_{x ~ p_data}[||grad_x D(x)||^2]."""
+    return r1_penalty(critic, real) * 0.5
+
+
+def path_length_penalty(
+    G: Callable[[torch.Tensor], torch.Tensor], w: torch.Tensor, mean: torch.Tensor, decay: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """StyleGAN2's path-length regulariser (Karras et al. 2020, "Analyzing and Improving the
+    Image Quality of StyleGAN", eq. 4): E_{w, y}[(||J_w^T y||_2 - a)^2], y ~ N(0, I) of the
+    image's shape scaled by 1/sqrt(H W) (so the length does not grow with the resolution),
+    J_w the Jacobian of G at the latent w, and a the running mean of the lengths (an EMA with
+    ``decay``, updated in place in ``mean``; the first call sets it). Returns (penalty,
+    lengths); the penalty is differentiable in G's parameters (double backward through G).
+    """
+    w = w.detach().requires_grad_(True)
+    images = G(w)
+    pixels = math.prod(images.shape[2:]) if images.dim() > 2 else 1
+    y = torch.randn_like(images) / math.sqrt(pixels)
+    (grad,) = torch.autograd.grad((images * y).sum(), w, create_graph=True)
+    lengths = grad.flatten(1).pow(2).sum(1).add(EPS).sqrt()
+    with torch.no_grad():
+        target = lengths.mean().to(mean.dtype)
+        mean.copy_(target if bool(mean.isnan()) else mean.lerp(target, decay))
+    return (lengths - mean.to(lengths.dtype)).pow(2).mean(), lengths.detach()
+
+
+class DPenalty(NamedTuple):
+    """A D-side penalty: ``fn(critic, real, fake)`` (without its weight); whether it
+    differentiates through a gradient (compiled graphs cannot: D stays eager); whether it
+    treats samples independently (then BatchNorm in D, which mixes them, is refused)."""
+
+    fn: Callable[[Critic, torch.Tensor, torch.Tensor], torch.Tensor]
+    double_backward: bool
+    per_sample: bool
+
+
+class GPenalty(NamedTuple):
+    """A G-side regulariser and whether it differentiates through a gradient of G."""
+
+    fn: Callable[..., tuple[torch.Tensor, torch.Tensor]]
+    double_backward: bool
+
+
+D_PENALTIES: dict[str, DPenalty] = {
+    "gp": DPenalty(gradient_penalty, double_backward=True, per_sample=True),
+    "gp-one-sided": DPenalty(
+        lambda critic, real, fake: gradient_penalty(critic, real, fake, one_sided=True),
+        double_backward=True,
+        per_sample=True,
+    ),
+    "slope": DPenalty(slope_penalty, double_backward=False, per_sample=True),
+    "r1": DPenalty(half_r1_penalty, double_backward=True, per_sample=True),
+}
+G_PENALTIES: dict[str, GPenalty] = {
+    "path_length": GPenalty(path_length_penalty, double_backward=True),
+}
+PATH_LENGTH_DECAY = 0.01  # StyleGAN2's pl_decay: the EMA rate of the target length a
 
 
 @torch.no_grad()

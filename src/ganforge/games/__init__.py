@@ -10,22 +10,25 @@ from ganforge.games.base import Game
 from ganforge.games.cyclegan import CycleGANGame
 from ganforge.games.pix2pix import Pix2PixGame
 
-# name -> factory(cfg, data) ; other games (pix2pix, cyclegan) register here.
+# name -> factory(cfg, shape, num_classes, shard)
 GAMES: dict[str, Callable[..., Game]] = {
-    "adversarial": lambda cfg, shape, num_classes: AdversarialGame(cfg, shape, num_classes),
-    "pix2pix": lambda cfg, shape, num_classes: Pix2PixGame(cfg, shape, num_classes),
-    "cyclegan": lambda cfg, shape, num_classes: CycleGANGame(cfg, shape, num_classes),
+    "adversarial": AdversarialGame,
+    "pix2pix": Pix2PixGame,
+    "cyclegan": CycleGANGame,
 }
 
 
-def build_game(cfg, shape: tuple[int, ...], num_classes: int) -> Game:
-    """The game named by ``cfg.game`` for data of ``shape`` with ``num_classes`` labels."""
+def build_game(
+    cfg, shape: tuple[int, ...], num_classes: int, shard: tuple[int, int] = (0, 1)
+) -> Game:
+    """The game named by ``cfg.game`` for data of ``shape`` with ``num_classes`` labels;
+    ``shard`` = (rank, world size) of data-parallel training (``DistContext.shard``)."""
     if cfg.game not in GAMES:
         raise ConfigError(
             f"bad value {cfg.game!r} for 'game': not available in this install "
             f"(available: {', '.join(sorted(GAMES))})"
         )
-    return GAMES[cfg.game](cfg, shape, num_classes)
+    return GAMES[cfg.game](cfg, shape, num_classes, shard)
 
 
 __all__ = ["GAMES", "AdversarialGame", "CycleGANGame", "Game", "Pix2PixGame", "build_game"]

@@ -37,15 +37,22 @@ class Game(nn.Module):
       fakes); ``fakes`` is the last D step's, or None to draw new ones. Nothing passes between
       the two steps except through these arguments, so either may run alone, in any order.
     - ``after_d_step()``: projections after the D optimiser step (e.g. weight clipping).
-    - ``fixed_inputs(n, seed)`` and ``render(G, inputs)``: the fixed-latent sample grid.
+    - ``draw_inputs(n, device, generator)`` -> dict: G's input drawn from its prior (z, and
+      labels, codes, styles as the game has them); ``g_input(dict)`` -> the tensor G takes;
+      ``fixed_inputs(n, seed)`` and ``render(G, dict)``: fixed sample sets and their images.
+      Sampling, interpolation and export all go through these; a game whose G takes images
+      (pix2pix, CycleGAN) refuses them with a one-line error.
     """
 
     G: nn.Module
     D: nn.Module
-    # (rank, world size) under data-parallel training: a game that draws per-sample noise may
-    # draw it for the global batch and keep its rank's slice, so W processes see exactly the
-    # noise one process with the global batch would see (set by the trainer).
-    shard: tuple[int, int] = (0, 1)
+
+    def __init__(self, shard: tuple[int, int] = (0, 1)):
+        super().__init__()
+        # (rank, world size) under data-parallel training: a game that draws per-sample noise
+        # may draw it for the global batch and keep its rank's slice, so W processes see
+        # exactly the noise one process with the global batch would see.
+        self.shard = shard
 
     def make_batches(
         self,
@@ -83,6 +90,16 @@ class Game(nn.Module):
         """Factor on both base learning rates at ``progress`` (fraction of the budget done,
         None when the budget is open-ended); the trainer applies it before every step."""
         return 1.0
+
+    def draw_inputs(
+        self, n: int, device: torch.device | str, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """G's inputs for ``n`` samples from the prior, as a dict of tensors (batch first)."""
+        raise ConfigError("this game's generator takes images, not latents")
+
+    def g_input(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The tensor G takes for the inputs ``inputs`` of :meth:`draw_inputs`."""
+        raise ConfigError("this game's generator takes images, not latents")
 
     def fixed_inputs(self, n: int, seed: int, **kw: Any) -> dict[str, torch.Tensor]:
         raise NotImplementedError

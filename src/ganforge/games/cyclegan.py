@@ -75,8 +75,10 @@ def discriminator_layers(size: int) -> int:
 class CycleGANGame(Game):
     """Unpaired translation between domains A (X) and B (Y); batches are (A uint8, B uint8)."""
 
-    def __init__(self, cfg, shape: tuple[int, ...], num_classes: int = 0):
-        super().__init__()
+    def __init__(
+        self, cfg, shape: tuple[int, ...], num_classes: int = 0, shard: tuple[int, int] = (0, 1)
+    ):
+        super().__init__(shard)
         if len(shape) != 3 or shape[1] != shape[2]:
             raise DataError(f"game=cyclegan needs square images (C, S, S), got {tuple(shape)}")
         if cfg.arch not in ("unet", "resnet"):
@@ -146,6 +148,9 @@ class CycleGANGame(Game):
         self.pool_b.load_state_dict(state["pool_b"], self.cfg.channels_last)
 
     # -- views ----------------------------------------------------------------------------
+    def draw_inputs(self, n: int, device: Any, generator: Any = None) -> dict[str, torch.Tensor]:
+        raise no_latents("cyclegan")
+
     def fixed_inputs(self, n: int, seed: int, device="cpu", **kw: Any) -> dict[str, torch.Tensor]:
         if self._grid is None or kw.get("classes") or kw.get("codes"):
             raise no_latents("cyclegan")

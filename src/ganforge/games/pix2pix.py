@@ -31,8 +31,10 @@ from ganforge.models import build_discriminator, build_generator
 class Pix2PixGame(Game):
     """Paired translation A -> B. Batches are (N, 2C, S, S) uint8: A = first C, B = last C."""
 
-    def __init__(self, cfg, shape: tuple[int, ...], num_classes: int = 0):
-        super().__init__()
+    def __init__(
+        self, cfg, shape: tuple[int, ...], num_classes: int = 0, shard: tuple[int, int] = (0, 1)
+    ):
+        super().__init__(shard)
         if len(shape) != 3 or shape[0] % 2 or shape[1] != shape[2]:
             raise DataError(
                 f"game=pix2pix needs paired square images (2C, S, S), got shape {tuple(shape)}; "
@@ -80,6 +82,9 @@ class Pix2PixGame(Game):
         return adv + self.cfg.l1_weight * l1, {"g_adv": adv.detach(), "l1": l1.detach()}
 
     # -- views ----------------------------------------------------------------------------
+    def draw_inputs(self, n: int, device: Any, generator: Any = None) -> dict[str, torch.Tensor]:
+        raise no_latents("pix2pix")
+
     def fixed_inputs(self, n: int, seed: int, device="cpu", **kw: Any) -> dict[str, torch.Tensor]:
         if self._grid is None or kw.get("classes") or kw.get("codes"):
             raise no_latents("pix2pix")

@@ -37,7 +37,7 @@ def unrolled_logits(game, real: torch.Tensor, fake: torch.Tensor, y, y_real, ste
     # the look-ahead runs on copies of D's buffers (BatchNorm statistics, spectral norm's power
     # iteration vectors): like its weights, D's state must not move during G's step
     buffers = {n: b.clone() for n, b in game.D.named_buffers()}
-    opt = getattr(game, "d_optimizer", None)
+    opt = game.d_optimizer
     adam = isinstance(opt, torch.optim.Adam)
     group = opt.param_groups[0] if opt is not None else None
     states = {n: (dict(opt.state.get(p, {})) if adam else {}) for n, p in named.items()}
@@ -46,10 +46,10 @@ def unrolled_logits(game, real: torch.Tensor, fake: torch.Tensor, y, y_real, ste
     def logits(x, labels, ps):
         return functional_call(game.D, {**ps, **buffers}, (game._pack(x), labels))[0]
 
-    real_in = game._noise(real, step)
+    real_in = game.d_input(real, step)
     for k in range(cfg.unroll):
         r_out = logits(real_in, y_real, params)
-        f_out = logits(game._noise(fake, step), y, params)
+        f_out = logits(game.d_input(fake, step), y, params)
         loss = game.d_fn(r_out, f_out, cfg.label_smoothing)
         grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
         new = {}
@@ -59,4 +59,4 @@ def unrolled_logits(game, real: torch.Tensor, fake: torch.Tensor, y, y_real, ste
             else:
                 new[n] = p - cfg.lr_d * g
         params = new
-    return logits(game._noise(fake, step), y, params)
+    return logits(game.d_input(fake, step), y, params)

@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganforge.penalties import D_PENALTIES, G_PENALTIES
+
 
 class CompiledForward:
     """The callable put in ``module.forward``: compiled first, eager after any failure."""
@@ -70,19 +72,21 @@ def uncompile(module: nn.Module) -> None:
         del module.forward
 
 
-NEEDS_DOUBLE_BACKWARD = ("gp", "gp-one-sided", "slope", "r1")
-
-
 def compile_players(game: nn.Module, cfg: Any) -> list[CompiledForward]:
     """Compile G's and D's forward passes (``cfg.compile``); returns their wrappers.
 
-    D is left eager when its penalty differentiates through a gradient (gp, slope, r1):
-    compiled graphs do not support double backward. Players held in a ``ModuleDict``
-    (two generators, two critics) are compiled one by one.
+    A player is left eager when its regulariser differentiates through a gradient (the
+    ``double_backward`` entries of ``penalties.D_PENALTIES`` and ``G_PENALTIES``): compiled
+    graphs do not support double backward. Players held in a ``ModuleDict`` (two generators,
+    two critics) are compiled one by one.
     """
     wrappers: list[CompiledForward] = []
-    players = {"G": game.G}
-    if cfg.penalty == "none" or not cfg.penalty_weight or cfg.penalty not in NEEDS_DOUBLE_BACKWARD:
+    players: dict[str, nn.Module] = {}
+    g_pen = G_PENALTIES.get(cfg.g_penalty)
+    if g_pen is None or not cfg.g_penalty_weight or not g_pen.double_backward:
+        players["G"] = game.G
+    d_pen = D_PENALTIES.get(cfg.penalty)
+    if d_pen is None or not cfg.penalty_weight or not d_pen.double_backward:
         players["D"] = game.D
     for name, module in players.items():
         parts = module.items() if isinstance(module, nn.ModuleDict) else [(None, module)]

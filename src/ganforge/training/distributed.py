@@ -51,6 +51,11 @@ class DistContext:
     def enabled(self) -> bool:
         return self.world_size > 1
 
+    @property
+    def shard(self) -> tuple[int, int]:
+        """(rank, world size): what a game needs to draw its slice of the global batch."""
+        return self.rank, self.world_size
+
 
 def context() -> DistContext:
     """Read rank and world size from torchrun's environment variables."""

@@ -133,8 +133,7 @@ class Trainer:
             )
         num_classes = cfg.num_classes or data.num_classes
         torch.manual_seed(cfg.seed)
-        self.game = build_game(cfg, data.shape, num_classes).to(self.device)
-        self.game.shard = (self.dist.rank, self.dist.world_size)
+        self.game = build_game(cfg, data.shape, num_classes, self.dist.shard).to(self.device)
         if cfg.channels_last and self.game.channels_last_ok():
             self.game.to(memory_format=torch.channels_last)
         self.opt_g = make_optimizer(cfg, self.game.G.parameters(), cfg.lr_g)

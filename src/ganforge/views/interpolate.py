@@ -78,16 +78,10 @@ def walk_inputs(
         raise ConfigError(f"bad --steps {steps}: a walk needs at least 2 steps")
     if rows < 1:
         raise ConfigError(f"bad --rows {rows}: must be at least 1")
-    if not (hasattr(game, "generator_input") and hasattr(game, "latents")):
-        raise GanforgeError(
-            "interpolate needs a generator driven by a latent vector (an adversarial game); "
-            "this run's generator takes images"
-        )
     gen = torch.Generator().manual_seed(seed)
-    cpu = torch.device("cpu")
-    z0, y, codes = game.latents(rows, cpu, gen)
-    z1 = game.latents(rows, cpu, gen)[0]
-    num_classes = getattr(game, "num_classes", 0)
+    start = game.draw_inputs(rows, "cpu", gen)  # refused by games whose G takes images
+    z0, z1 = start["z"], game.draw_inputs(rows, "cpu", gen)["z"]
+    num_classes = game.describe()["num_classes"]
     ts = [k / (steps - 1) for k in range(steps)]
     if classes:
         if not num_classes:
@@ -98,8 +92,7 @@ def walk_inputs(
         if bad:
             raise ConfigError(f"class {bad[0]} out of range: this run has 0..{num_classes - 1}")
         ends = [
-            game.generator_input(z0, torch.full((rows,), k, dtype=torch.long), codes)
-            for k in classes
+            game.g_input({**start, "y": torch.full((rows,), k, dtype=torch.long)}) for k in classes
         ]
         frames = []
         for t in ts:
@@ -110,10 +103,10 @@ def walk_inputs(
         out = torch.stack(frames, 1)
         label = "classes " + " -> ".join(str(k) for k in classes)
     else:
-        if y is not None:
-            y = torch.arange(rows) % num_classes  # row r walks within class r
+        if "y" in start:
+            start["y"] = torch.arange(rows) % num_classes  # row r walks within class r
         mix = slerp if mode == "slerp" else lerp
-        out = torch.stack([game.generator_input(mix(z0, z1, t), y, codes) for t in ts], 1)
+        out = torch.stack([game.g_input({**start, "z": mix(z0, z1, t)}) for t in ts], 1)
         label = f"{mode} walk"
     return Walk(out.reshape(rows * steps, -1), rows, steps, label)
 
