@@ -37,7 +37,7 @@ def translate_files(
     """Translate every image of ``inputs`` (file or folder) with a loaded run and write PNGs
     of the same names under ``out``. Inputs are resized/centre-cropped to the run's size."""
     game = run.game
-    if not hasattr(game, "translate"):
+    if not game.translates():
         raise GanforgeError(
             f"{run.path} is {a_or_an(run.cfg.game)} run: only pix2pix and cyclegan runs translate"
         )

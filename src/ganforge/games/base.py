@@ -104,6 +104,14 @@ class Game(nn.Module):
     def fixed_inputs(self, n: int, seed: int, **kw: Any) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    def translates(self) -> bool:
+        """Whether G maps images to images (:meth:`translate`), as pix2pix and CycleGAN do."""
+        return False
+
+    def translate(self, images: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        """G applied to ``images`` (in [-1, 1]) in ``direction``; translation games only."""
+        raise ConfigError("this game's generator takes latents, not images")
+
     def prior_inputs(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """G's input for ``n`` draws from the prior, on the CPU (EMA standing statistics)."""
         raise ConfigError(

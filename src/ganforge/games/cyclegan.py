@@ -164,6 +164,9 @@ class CycleGANGame(Game):
         rows = [a, ab, G["BA"](ab), b, ba, G["AB"](ba)]
         return torch.cat([r.float() for r in rows])
 
+    def translates(self) -> bool:
+        return True
+
     def translate(self, images: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
         """[-1, 1] images -> G(images) (AtoB) or F(images) (BtoA)."""
         if direction not in ("AtoB", "BtoA"):

@@ -100,6 +100,9 @@ class Pix2PixGame(Game):
             rows += [a[i : i + 8].float(), out[i : i + 8], b[i : i + 8].float()]
         return torch.cat(rows)
 
+    def translates(self) -> bool:
+        return True
+
     def translate(self, images: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
         """[-1, 1] images of domain A -> G(A) (pix2pix learns one direction only)."""
         if direction != "AtoB":
