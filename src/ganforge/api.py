@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,10 @@ from ganforge.errors import CheckpointError, GanforgeError
 from ganforge.games import Game, build_game
 from ganforge.recipes import get_recipe
 from ganforge.rejection import rejection_sample
+from ganforge.study.budget import DEFAULT_BUDGET
+from ganforge.study.cells import Backend
+from ganforge.study.runner import run_study
+from ganforge.study.spec import StudySpec
 from ganforge.training import checkpoint as ckpt
 from ganforge.training.run_dir import check_run, read_json
 from ganforge.training.trainer import Summary, Trainer, resolve_device
@@ -205,4 +209,49 @@ def sample(run: str | Path, n: int = 64, seed: int = 0, **kw: Any) -> torch.Tens
     return load_run(run).sample(n, seed, **kw)
 
 
-__all__ = ["GanforgeError", "LoadedRun", "load_run", "make_config", "resume", "sample", "train"]
+# --- evaluate: a minimal shim over what `ganforge eval` uses (issue 18); the real
+# api.evaluate of issue 17 has this signature and replaces it at merge. ---------------------
+def evaluate(
+    run: str | Path, metrics: Sequence[str] = ("fid",), n: int = 10_000, allow_small: bool = False
+) -> dict[str, float]:
+    """Scores of ``n`` samples of ``run`` against its dataset's test split (fid, kid, pr, cas)."""
+    from ganforge.metrics.evaluate import evaluate_target, parse_metrics
+    from ganforge.metrics.frechet import MIN_SAMPLES
+
+    wanted = parse_metrics(list(metrics))
+    if "fid" in wanted and n < MIN_SAMPLES and not allow_small:
+        raise GanforgeError(f"FD on {n} < {MIN_SAMPLES} samples is too biased: raise n")
+    result = evaluate_target(run, metrics=wanted, n=n)
+    result.pop("info")
+    return {k: float(v) for k, v in result.items()}
+
+
+# --- end of the evaluate shim ---------------------------------------------------------------
+
+
+def study(
+    recipes: Sequence[str],
+    out: str | Path,
+    *,
+    seeds: int = 3,
+    budget: str = DEFAULT_BUDGET,
+    dataset: str = "fashion-mnist",
+    metrics: Sequence[str] = ("fid",),
+    sets: dict[str, Any] | None = None,
+    sample_hparams: int = 0,
+    eval_n: int = 10_000,
+    allow_small: bool = False,
+    workers: int = 1,
+    shard: tuple[int, int] = (0, 1),
+) -> dict[str, Any]:
+    """Run or continue an equal-budget study into ``out`` (see ganforge.study); its summary."""
+    spec = StudySpec(
+        tuple(recipes), seeds, budget, dataset, tuple(metrics), dict(sets or {}),
+        sample_hparams, eval_n, allow_small,
+    )  # fmt: skip
+    backend = Backend(train=train, resume=resume, evaluate=evaluate)
+    return run_study(spec, out, backend, workers=workers, shard=shard)
+
+
+__all__ = ["GanforgeError", "LoadedRun", "evaluate", "load_run", "make_config", "resume"]
+__all__ += ["sample", "study", "train"]

@@ -717,6 +717,9 @@ def _cmd_translate(args) -> int:
 COMMANDS = [_add_train, _add_sample, _add_recipes, _add_data, _add_eval, _add_features]
 COMMANDS += [_add_toy, _add_lab]
 COMMANDS += [_add_translate, _add_report, _add_timelapse, _add_interpolate, _add_runs, _add_export]
+from ganforge.study.cli import add_parser as _add_study  # noqa: E402  (issue 18)
+
+COMMANDS += [_add_study]
 
 
 def build_parser() -> argparse.ArgumentParser:
