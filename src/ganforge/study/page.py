@@ -10,6 +10,8 @@ import html
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ganforge.study.summary import format_table
 from ganforge.training.run_dir import write_atomic
 
@@ -44,8 +46,6 @@ def _axis(lo: float, hi: float, y, label: str) -> str:
 def box_plot(values: dict[str, list[float]], label: str) -> str:
     """Inline SVG: per recipe a box from Q1 to Q3, the median, whiskers to min and max, and
     every cell as a dot."""
-    import numpy as np
-
     every = [v for vs in values.values() for v in vs]
     if not every:
         return "<p>no finished cells yet</p>"
