@@ -7,6 +7,7 @@ and handed to metrics and views, which never load runs themselves.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,12 @@ from ganforge.metrics.evaluate import evaluate_npy, evaluate_run, parse_metrics
 from ganforge.metrics.frechet import MIN_SAMPLES
 from ganforge.recipes import get_recipe
 from ganforge.run_dir import check_run, default_run_out, read_json
+from ganforge.study.budget import DEFAULT_BUDGET as STUDY_DEFAULT_BUDGET
+from ganforge.study.cells import Backend
+from ganforge.study.results import collect_records
+from ganforge.study.runner import run_study
+from ganforge.study.spec import StudySpec, load_spec
+from ganforge.study.summary import format_table, summarise
 from ganforge.training.loaded_run import LoadedRun, load_run
 from ganforge.training.trainer import Summary, Trainer
 from ganforge.views.sample_file import write_samples
@@ -156,8 +163,46 @@ def evaluate(
     return evaluate_with_info(run, metrics, n, split, allow_small, **kw)[0]
 
 
+def study(
+    recipes: Sequence[str],
+    out: str | Path,
+    *,
+    seeds: int = 3,
+    budget: str = STUDY_DEFAULT_BUDGET,
+    dataset: str = "fashion-mnist",
+    metrics: Sequence[str] = ("fid",),
+    sets: dict[str, Any] | None = None,
+    sample_hparams: int = 0,
+    eval_n: int = 10_000,
+    allow_small: bool = False,
+    workers: int = 1,
+    shard: tuple[int, int] = (0, 1),
+) -> dict[str, Any]:
+    """Run or continue an equal-budget study (Lucic et al. 2018) into ``out``: every
+    (recipe, setting, seed) cell trained with :func:`train`/:func:`resume` and scored with
+    :func:`evaluate` (see docs/study.md); returns its summary."""
+    spec = StudySpec(
+        tuple(recipes), seeds, budget, dataset, tuple(metrics), dict(sets or {}),
+        sample_hparams, eval_n, allow_small,
+    )  # fmt: skip
+    backend = Backend(train=train, resume=resume, evaluate=evaluate)
+    return run_study(spec, out, backend, workers=workers, shard=shard)
+
+
+def study_summary(study_dir: str | Path) -> dict[str, Any]:
+    """The summary of a study folder (per recipe: median, IQR, best run; best-of-N)."""
+    load_spec(Path(study_dir))  # a one-line error when it is not a study
+    return summarise(collect_records(Path(study_dir)))
+
+
+def study_table(summary: dict[str, Any]) -> str:
+    """The Markdown table of a study's summary."""
+    return format_table(summary)
+
+
 __all__ = [
     "MIN_SAMPLES",
+    "STUDY_DEFAULT_BUDGET",
     "GanforgeError",
     "LoadedRun",
     "evaluate",
@@ -167,5 +212,8 @@ __all__ = [
     "resume",
     "sample",
     "sample_to_file",
+    "study",
+    "study_summary",
+    "study_table",
     "train",
 ]

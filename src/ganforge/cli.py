@@ -14,7 +14,7 @@ import types
 import typing
 from pathlib import Path
 
-from ganforge import cli_tools, cli_views
+from ganforge import cli_study, cli_tools, cli_views
 from ganforge.cli_args import Parser, parse_classes, parse_codes
 from ganforge.config import Config
 from ganforge.errors import GanforgeError
@@ -298,7 +298,7 @@ def _cmd_eval(args) -> int:
 
 
 COMMANDS = [_add_train, _add_sample, _add_recipes, _add_data, _add_eval]
-COMMANDS += cli_tools.COMMANDS + cli_views.COMMANDS
+COMMANDS += cli_tools.COMMANDS + cli_views.COMMANDS + [cli_study.add_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
