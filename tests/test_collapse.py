@@ -16,6 +16,7 @@ from make_shapes import make_shapes  # noqa: E402
 
 from ganforge.config import Config  # noqa: E402
 from ganforge.models import build_generator  # noqa: E402
+from ganforge.run_hooks import view_hooks  # noqa: E402
 from ganforge.training.collapse import CollapseWatch, diversity, pixel_spread  # noqa: E402
 from ganforge.training.trainer import Trainer  # noqa: E402
 
@@ -98,7 +99,7 @@ def test_training_warns_when_g_is_collapsed_and_not_when_it_varies(tmp_path, cap
         report=False,
         checkpoint_minutes=0,
     )
-    t = Trainer(cfg, tmp_path / "run", progress=False)
+    t = Trainer(cfg, tmp_path / "run", progress=False, hooks=view_hooks(cfg))
     t.game.G = _StandIn(cfg.z_dim, (3, 8, 8), varied)
     t.run()
     err = capsys.readouterr().err

@@ -14,9 +14,11 @@ from ganforge.errors import CheckpointError, GanforgeError
 from ganforge.games import Game, build_game
 from ganforge.recipes import get_recipe
 from ganforge.rejection import rejection_sample
+from ganforge.run_hooks import view_hooks
 from ganforge.training import checkpoint as ckpt
+from ganforge.training.device import resolve_device
 from ganforge.training.run_dir import check_run, read_json
-from ganforge.training.trainer import Summary, Trainer, resolve_device
+from ganforge.training.trainer import Summary, Trainer
 
 
 def make_config(recipe: str = "dcgan", overrides: dict[str, Any] | None = None) -> Config:
@@ -48,7 +50,8 @@ def train(
     cfg = make_config(recipe, overrides)
     if not (cfg.steps or cfg.epochs or cfg.minutes):
         cfg = cfg.with_overrides({"epochs": 1})
-    return Trainer(cfg, out or default_out(cfg), force=force, progress=progress).run()
+    out = out or default_out(cfg)
+    return Trainer(cfg, out, force=force, progress=progress, hooks=view_hooks(cfg)).run()
 
 
 def resume(
@@ -65,8 +68,8 @@ def resume(
     budget = {k: v for k, v in (("steps", steps), ("epochs", epochs), ("minutes", minutes)) if v}
     if budget:
         cfg = cfg.with_overrides(budget)
-    trainer = Trainer(cfg, run, resume=True, progress=progress, extend_steps=steps)
-    return trainer.run()
+    hooks = view_hooks(cfg)
+    return Trainer(cfg, run, resume=True, progress=progress, hooks=hooks).run()
 
 
 @dataclass
