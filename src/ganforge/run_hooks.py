@@ -33,8 +33,7 @@ from ganforge.views.grids import make_grid, save_grid
 class Grids(Hook):
     """Sample grids of the sampler (EMA G if enabled) on the game's fixed inputs."""
 
-    def __init__(self, cfg: Config):
-        self.cfg = cfg
+    def __init__(self) -> None:
         self.fixed: dict[str, torch.Tensor] | None = None
         self.nrow = 8
         self.sample_at: Any = set()
@@ -46,8 +45,8 @@ class Grids(Hook):
             raise GanforgeError("sample grids need a run folder: this loop has none")
         if self.fixed is None:
             n, self.nrow = loop.game.grid_shape()
-            self.fixed = loop.game.fixed_inputs(n, self.cfg.seed + 1, loop.device, grid=True)
-        self.sample_at = _schedule(self.cfg.sample_every, loop.total)
+            self.fixed = loop.game.fixed_inputs(n, loop.cfg.seed + 1, loop.device, grid=True)
+        self.sample_at = _schedule(loop.cfg.sample_every, loop.total)
 
     def on_step(self, loop: Loop, step: int) -> None:
         if loop.dist.is_main and (step in self.sample_at or self._tenth_due(loop)):
@@ -80,7 +79,7 @@ class Grids(Hook):
 
     def _tenth_due(self, loop: Loop) -> bool:
         """For time budgets: one grid per tenth of the budget."""
-        cfg = self.cfg
+        cfg = loop.cfg
         if loop.deadline is None or cfg.sample_every or cfg.steps or cfg.epochs:
             return False
         frac = (time.monotonic() - loop.started) / (loop.deadline - loop.started)
@@ -116,18 +115,17 @@ class _Every:
 class Evaluation(Hook):
     """FD of the sampler every ``eval_every`` steps and at the end; keeps the best checkpoint."""
 
-    def __init__(self, cfg: Config):
-        self.cfg = cfg
+    def __init__(self) -> None:
         self.best: dict[str, Any] | None = None  # {"step": s, "fid": v} once evaluation runs
 
     def on_step(self, loop: Loop, step: int) -> None:
-        if step % self.cfg.eval_every and not loop.done:
+        if not loop.cfg.eval_every or (step % loop.cfg.eval_every and not loop.done):
             return
         G = loop.sampler()
         was_training = G.training
         G.eval()
         try:
-            scores = evaluate_generator(self.cfg, lambda n, seed: _draw(loop, G, n, seed))
+            scores = evaluate_generator(loop.cfg, lambda n, seed: _draw(loop, G, n, seed))
         finally:
             G.train(was_training)
         if not loop.dist.is_main or not scores:
@@ -170,9 +168,9 @@ class Report(Hook):
 
 def view_hooks(cfg: Config) -> list[Hook]:
     """The hooks ``cfg`` asks for: grids always, evaluation with eval_every, the report."""
-    hooks: list[Hook] = [Grids(cfg)]
+    hooks: list[Hook] = [Grids()]
     if cfg.eval_every:
-        hooks.append(Evaluation(cfg))
+        hooks.append(Evaluation())
     if cfg.report:
         hooks.append(Report())
     return hooks
