@@ -83,8 +83,7 @@ def toy_config(recipe: str, dataset: str, **overrides: Any) -> Config:
             f"recipe {recipe!r} translates images and the toy data are 2-D points; "
             f"choose from {', '.join(toy_recipes())}"
         )
-    base = {**TOY_BASE, **r.toy_overrides} if hasattr(r, "toy_overrides") else dict(TOY_BASE)
-    return r.config(**{**base, "dataset": dataset, **overrides})
+    return r.config(**{**TOY_BASE, "dataset": dataset, **overrides})
 
 
 @dataclass

@@ -18,6 +18,7 @@ from ganforge.data import load_dataset
 from ganforge.errors import ConfigError, GanforgeError
 from ganforge.games import build_game
 from ganforge.training import distributed, precision
+from ganforge.training.compiled import CompileTrial, compile_players
 from ganforge.training.device import resolve_device
 from ganforge.training.ema import EMA
 from ganforge.training.hook import Hook
@@ -99,8 +100,6 @@ class Trainer(Loop):
         ema = EMA(game.G, cfg.ema) if cfg.ema else None
         loop_hooks: list[Hook] = [GameSchedule()]
         if cfg.compile:  # after the EMA copy, which stays eager
-            from ganforge.training.compiled import CompileTrial, compile_players
-
             wrappers = compile_players(game, cfg)
             if cfg.compile_trial and wrappers:
                 sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
