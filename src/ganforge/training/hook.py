@@ -23,11 +23,13 @@ the run: ``run.json`` records it as failed, and the exception reaches the caller
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # the loop imports this module; the hint only
-    from ganforge.training.loop import Loop
-    from ganforge.training.outcome import Summary
+from ganforge.training.outcome import Summary
+
+# The running training.loop.Loop. Not imported: the loop imports this module, and a hook may
+# run under any loop that calls these methods.
+Loop = Any
 
 
 class Hook:

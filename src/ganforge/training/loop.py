@@ -123,10 +123,9 @@ class Loop:
             raise GanforgeError(f"{self.out} has no loadable checkpoint to resume from")
         run_state.restore(self, ckpt.load_checkpoint(path), path)
         self.last_checkpoint = path
-        if self.dist.is_main:
-            ckpt.remove_stale_temporaries(self.ckpt_dir)
         self.wall_before = run_state.wall_seconds_before(self.out)
         if self.dist.is_main:
+            ckpt.remove_stale_temporaries(self.ckpt_dir)
             run_state.truncate_metrics(self.out / "metrics.jsonl", self.step)
 
     def write_status(self, status: str, extra: dict[str, Any] | None = None) -> None:

@@ -11,19 +11,33 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 
+from ganforge.config import Config
 from ganforge.errors import GanforgeError
+from ganforge.games.base import Game
 from ganforge.training import checkpoint as ckpt
+from ganforge.training.ema import EMA
 from ganforge.training.run_dir import read_json
 
-if TYPE_CHECKING:  # the loop imports this module; the hint only
-    from ganforge.training.loop import Loop
+
+class Stateful(Protocol):
+    """What a checkpoint is made of (the training loop has all of it)."""
+
+    step: int
+    cfg: Config
+    game: Game
+    ema: EMA | None
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler | None
+    batches: Any
+    device: torch.device
 
 
-def capture(loop: Loop) -> dict[str, Any]:
+def capture(loop: Stateful) -> dict[str, Any]:
     """The checkpoint dict of ``loop`` now (call ``loop.sampler()`` first for the EMA G)."""
     rng: dict[str, Any] = {"torch": torch.get_rng_state()}
     if loop.device.type == "cuda":
@@ -42,7 +56,7 @@ def capture(loop: Loop) -> dict[str, Any]:
     }
 
 
-def restore(loop: Loop, state: dict[str, Any], path: Path) -> None:
+def restore(loop: Stateful, state: dict[str, Any], path: Path) -> None:
     """Inverse of :func:`capture`; a checkpoint of another config is one clear error."""
     game = loop.game
     if state["game"] != game.describe():
