@@ -35,6 +35,7 @@ from ganforge import api
 from ganforge.data import load_dataset
 from ganforge.data.batches import to_unit_range
 from ganforge.recipes import RECIPES
+from ganforge.run_hooks import view_hooks
 from ganforge.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +129,7 @@ def train_one(recipe: str, out: Path, args) -> tuple[Any, api.LoadedRun]:
     if args.width:
         overrides.update(g_width=args.width, d_width=args.width)
     cfg = api.make_config(recipe, overrides)
-    trainer = Trainer(cfg, out, force=True, progress=False)
+    trainer = Trainer(cfg, out, force=True, progress=False, hooks=view_hooks(cfg))
     summary = trainer.run()
     trainer.game.eval()
     G = trainer.sampler().eval()

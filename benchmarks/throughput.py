@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reference_loop import ReferenceLoop  # noqa: E402
 
 from ganforge.recipes import get_recipe  # noqa: E402
+from ganforge.run_hooks import view_hooks  # noqa: E402
 from ganforge.training.trainer import Trainer  # noqa: E402
 
 
@@ -76,7 +77,8 @@ class GanforgeRunner:
             keep_checkpoints=1,
             **overrides,
         )
-        self.trainer = Trainer(cfg, Path(self.tmp.name) / "run", progress=False)
+        run = Path(self.tmp.name) / "run"
+        self.trainer = Trainer(cfg, run, progress=False, hooks=view_hooks(cfg))
         self.images_per_step = cfg.batch_size * cfg.d_steps
 
     def seconds_for(self, n: int) -> float:

@@ -34,6 +34,7 @@ from reference_loop import ReferenceLoop  # noqa: E402
 from ganforge.data import load_dataset  # noqa: E402
 from ganforge.data.batches import to_unit_range  # noqa: E402
 from ganforge.recipes import get_recipe  # noqa: E402
+from ganforge.run_hooks import view_hooks  # noqa: E402
 from ganforge.training.trainer import Trainer  # noqa: E402
 
 
@@ -88,7 +89,7 @@ def run_ganforge(minutes: float, seed: int, precision: str, out: Path):
     cfg = get_recipe("dcgan").config(
         minutes=minutes, seed=seed, device="cpu", precision=precision, checkpoint_minutes=0
     )
-    trainer = Trainer(cfg, out, progress=False)
+    trainer = Trainer(cfg, out, progress=False, hooks=view_hooks(cfg))
     summary = trainer.run()
     return trainer.game.G, summary.steps, cfg.z_dim
 

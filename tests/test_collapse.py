@@ -10,6 +10,7 @@ from torch import nn
 
 from ganforge.config import Config
 from ganforge.models import build_generator
+from ganforge.run_hooks import view_hooks
 from ganforge.training.collapse import CollapseWatch, diversity, pixel_spread
 from ganforge.training.trainer import Trainer
 from robust_util import load_script
@@ -95,7 +96,7 @@ def test_training_warns_when_g_is_collapsed_and_not_when_it_varies(tmp_path, cap
         report=False,
         checkpoint_minutes=0,
     )
-    t = Trainer(cfg, tmp_path / "run", progress=False)
+    t = Trainer(cfg, tmp_path / "run", progress=False, hooks=view_hooks(cfg))
     t.game.G = _StandIn(cfg.z_dim, (3, 8, 8), varied)
     t.run()
     err = capsys.readouterr().err

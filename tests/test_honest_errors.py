@@ -14,7 +14,7 @@ import pytest
 
 from ganforge.errors import GanforgeError
 from ganforge.metrics.evaluate import evaluate_images
-from ganforge.training.trainer import Trainer
+from ganforge.training.hooks import MetricsLog
 from robust_util import TINY, _idx_bytes, tiny_args, tiny_folder
 
 
@@ -117,14 +117,14 @@ def test_out_of_range_labels_are_refused_when_loaded(tmp_path, cli):
 
 
 def test_a_failure_mid_run_is_recorded_in_run_json(tmp_path, cli, monkeypatch):
-    real = Trainer._write_metrics
+    real = MetricsLog.write
 
-    def disk_full(self, line):
-        if self.step >= 2:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.out / "metrics.jsonl"))
-        return real(self, line)
+    def disk_full(self, step, line):
+        if step >= 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+        return real(self, step, line)
 
-    monkeypatch.setattr(Trainer, "_write_metrics", disk_full)
+    monkeypatch.setattr(MetricsLog, "write", disk_full)
     out = tmp_path / "run"
     args = tiny_args(tiny_folder(tmp_path / "imgs", n=32), out, 5, "--set", "log_every=1")
     rc, _, err = cli(*args)

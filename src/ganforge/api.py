@@ -19,6 +19,7 @@ from ganforge.metrics.evaluate import evaluate_npy, evaluate_run, parse_metrics
 from ganforge.metrics.frechet import MIN_SAMPLES
 from ganforge.recipes import get_recipe
 from ganforge.run_dir import check_run, default_run_out, read_json
+from ganforge.run_hooks import view_hooks
 from ganforge.study.budget import DEFAULT_BUDGET as STUDY_DEFAULT_BUDGET
 from ganforge.study.cells import Backend
 from ganforge.study.results import collect_records
@@ -52,7 +53,8 @@ def train(
     cfg = make_config(recipe, overrides)
     if not (cfg.steps or cfg.epochs or cfg.minutes):
         cfg = cfg.with_overrides({"epochs": 1})
-    return Trainer(cfg, out or default_run_out(cfg), force=force, progress=progress).run()
+    out = out or default_run_out(cfg)
+    return Trainer(cfg, out, force=force, progress=progress, hooks=view_hooks(cfg)).run()
 
 
 def resume(
@@ -69,8 +71,8 @@ def resume(
     budget = {k: v for k, v in (("steps", steps), ("epochs", epochs), ("minutes", minutes)) if v}
     if budget:
         cfg = cfg.with_overrides(budget)
-    trainer = Trainer(cfg, run, resume=True, progress=progress, extend_steps=steps)
-    return trainer.run()
+    hooks = view_hooks(cfg)
+    return Trainer(cfg, run, resume=True, progress=progress, hooks=hooks).run()
 
 
 def sample(run: str | Path, n: int = 64, seed: int = 0, **kw: Any) -> torch.Tensor:

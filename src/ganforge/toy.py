@@ -1,9 +1,10 @@
 """The toy mode-collapse benchmark: train a recipe on ring8/grid25 and count the modes it covers.
 
 Training uses the same :class:`~ganforge.games.adversarial.AdversarialGame` (losses, penalties,
-packing, unrolling, conditioning), the same recipes and the same optimiser factory as
-``ganforge train``; only the loop is lighter (no run directory, checkpoints or image grids), and
-the data are fresh samples of the mixture for every batch. Metrics follow VEEGAN/PacGAN
+packing, unrolling, conditioning), the same recipes, the same optimiser factory and the same
+:class:`~ganforge.training.loop.Loop` as ``ganforge train``, without a run folder (no
+checkpoints, grids or logs) and with two toy hooks (a linear LR decay and snapshots); the data
+are fresh samples of the mixture for every batch. Metrics follow VEEGAN/PacGAN
 (:mod:`ganforge.metrics.toy`) on 2,500 samples drawn from G in eval mode.
 """
 
@@ -27,8 +28,11 @@ from ganforge.metrics.toy import NUM_SAMPLES, mean_se, mode_metrics
 from ganforge.models.toy import ToyDiscriminator
 from ganforge.recipes import RECIPES, get_recipe
 from ganforge.rejection import fit_ratio_classifier, rejection_sample
-from ganforge.training.ema import EMA, STANDING_STATS_SEED
-from ganforge.training.trainer import apply_threads, make_optimizer
+from ganforge.training.ema import EMA
+from ganforge.training.hook import Hook
+from ganforge.training.loop import Loop
+from ganforge.training.threads import apply_threads
+from ganforge.training.trainer import make_optimizer
 
 # Applied over every recipe on the toys: the benchmark MLPs, 2-D latents, fresh batches.
 TOY_BASE: dict[str, Any] = {
@@ -79,8 +83,7 @@ def toy_config(recipe: str, dataset: str, **overrides: Any) -> Config:
             f"recipe {recipe!r} translates images and the toy data are 2-D points; "
             f"choose from {', '.join(toy_recipes())}"
         )
-    base = {**TOY_BASE, **r.toy_overrides} if hasattr(r, "toy_overrides") else dict(TOY_BASE)
-    return r.config(**{**base, "dataset": dataset, **overrides})
+    return r.config(**{**TOY_BASE, "dataset": dataset, **overrides})
 
 
 @dataclass
@@ -112,8 +115,68 @@ def generate(game: AdversarialGame, n: int, seed: int, G: torch.nn.Module | None
     return x
 
 
+class _ToyStream:
+    """The toy data as the loop's batches: fresh samples for every batch, so there are no
+    epochs and no position to save."""
+
+    epochs_done = 0.0
+    per_epoch = 0
+
+    def __init__(self, batches: ToyBatches):
+        self.batches = batches
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> tuple[torch.Tensor, None]:
+        return next(self.batches)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Nothing to restore: every batch is a fresh draw."""
+
+
+class LinearDecay(Hook):
+    """The toy's LR schedule, the same for every recipe: constant, then linear to 0 from
+    ``lr_decay_start`` × steps (the factor of step i+1 is that of LambdaLR at epoch i)."""
+
+    def __init__(self, cfg: Config):
+        self.steps, self.decay_from = cfg.steps, min(cfg.lr_decay_start, 1.0) * cfg.steps
+
+    def factor(self, done: int) -> float:
+        if done < self.decay_from:
+            return 1.0
+        return max(0.0, (self.steps - done) / max(self.steps - self.decay_from, 1.0))
+
+    def before_step(self, loop: Loop, step: int) -> None:
+        scale = self.factor(step)
+        for opt, base in ((loop.opt_g, loop.cfg.lr_g), (loop.opt_d, loop.cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * scale
+
+
+class Snapshots(Hook):
+    """500 samples of the sampler at the start and at ``n`` evenly spaced steps."""
+
+    def __init__(self, cfg: Config, n: int):
+        self.seed, self.n = cfg.seed, n
+        self.at = {round(cfg.steps * (i + 1) / n) for i in range(n)} if n else set()
+        self.shots: list[tuple[int, torch.Tensor]] = []
+
+    def on_start(self, loop: Loop) -> None:
+        if self.n:
+            self.shots.append((0, generate(loop.game, 500, self.seed, loop.sampler())))
+
+    def on_step(self, loop: Loop, step: int) -> None:
+        if step in self.at:
+            self.shots.append((step, generate(loop.game, 500, self.seed, loop.sampler())))
+
+
 def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
-    """Train ``cfg`` (dataset ring8/grid25, budget ``cfg.steps``) and measure mode coverage."""
+    """Train ``cfg`` (dataset ring8/grid25, budget ``cfg.steps``) with the training loop and
+    measure mode coverage."""
     mixture = get_toy(cfg.dataset)
     if cfg.steps < 1:
         raise ConfigError("the toy benchmark needs a step budget: --steps N with N >= 1")
@@ -122,57 +185,14 @@ def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
     game = AdversarialGame(cfg, (2,))
     opt_g = make_optimizer(cfg, game.G.parameters(), cfg.lr_g)
     opt_d = make_optimizer(cfg, game.D.parameters(), cfg.lr_d)
-    game.bind_optimizers(opt_g, opt_d)
     ema = EMA(game.G, cfg.ema) if cfg.ema else None
-
-    def sampler() -> torch.nn.Module:  # the EMA G with its own BatchNorm statistics, if any
-        if ema is None:
-            return game.G
-        ema.standing_statistics(game.prior_inputs, cfg.seed + STANDING_STATS_SEED)
-        return ema.module
-
-    batches = ToyBatches(mixture, cfg.batch_size, cfg.seed + 1)
-    snap_at = (
-        {round(cfg.steps * (i + 1) / snapshots) for i in range(snapshots)} if snapshots else set()
-    )
-    shots: list[tuple[int, torch.Tensor]] = []
-    if snapshots:
-        shots.append((0, generate(game, 500, cfg.seed, sampler())))
-    # the same schedule for every recipe: lr constant, then linear to 0 after lr_decay_start
-    decay_from = min(cfg.lr_decay_start, 1.0) * cfg.steps
-    scheds = [
-        torch.optim.lr_scheduler.LambdaLR(
-            o,
-            lambda i: (
-                1.0
-                if i < decay_from
-                else max(0.0, (cfg.steps - i) / max(cfg.steps - decay_from, 1.0))
-            ),
-        )
-        for o in (opt_g, opt_d)
-    ]
+    batches = _ToyStream(ToyBatches(mixture, cfg.batch_size, cfg.seed + 1))
+    shots = Snapshots(cfg, snapshots)
+    hooks = [LinearDecay(cfg), shots]
+    loop = Loop(cfg, game, opt_g, opt_d, batches, device=torch.device("cpu"), ema=ema, hooks=hooks)
     t0, c0 = time.perf_counter(), time.process_time()
-    for step in range(1, cfg.steps + 1):
-        for i in range(cfg.d_steps):
-            batch = next(batches)
-            loss_d, _, fakes = game.d_loss(batch, step, i == cfg.d_steps - 1)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            game.after_d_step()
-        game.D.requires_grad_(False)
-        loss_g, _ = game.g_loss(batch, step, fakes)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        game.D.requires_grad_(True)
-        if ema is not None:
-            ema.update()
-        for sched in scheds:
-            sched.step()
-        if step in snap_at:
-            shots.append((step, generate(game, 500, cfg.seed, sampler())))
-    G = sampler()
+    loop.run()
+    G = loop.sampler()
     samples = generate(game, NUM_SAMPLES, cfg.seed + 10_000, G)
     metrics = _metrics(samples, mixture)
     extra: dict[str, Any] = {}
@@ -189,7 +209,7 @@ def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
         extra["acceptance"] = stats.acceptance
         metrics = _metrics(samples, mixture)
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
-    return ToyRun(cfg, mixture, game, metrics, samples, seconds, cpu_seconds, shots, extra)
+    return ToyRun(cfg, mixture, game, metrics, samples, seconds, cpu_seconds, shots.shots, extra)
 
 
 def _drs_logit(cfg: Config, game: AdversarialGame, mixture: ToyMixture, G: torch.nn.Module):

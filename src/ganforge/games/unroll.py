@@ -4,7 +4,8 @@ G minimises f(θ_G, θ_D^K), where θ_D^0 = θ_D and θ_D^{k+1} = θ_D^k − η�
 the K look-ahead steps are taken on copies of D's weights with ``create_graph=True``, so G's
 gradient flows through them (the paper's full, second-order variant) and D itself is unchanged.
 The update is the D optimiser's own Adam rule continued from its moment estimates when the
-game knows the optimiser (``game.d_optimizer``), else plain gradient descent with lr_d.
+loop bound it (``Game.bind_optimizers`` sets ``game.d_optimizer``), else plain gradient
+descent with lr_d.
 Only the adversarial D loss is unrolled (no penalty, no auxiliary heads). D's buffers are
 copied for the look-ahead, so G's step leaves D exactly as it was.
 """
@@ -37,7 +38,7 @@ def unrolled_logits(game, real: torch.Tensor, fake: torch.Tensor, y, y_real, ste
     # the look-ahead runs on copies of D's buffers (BatchNorm statistics, spectral norm's power
     # iteration vectors): like its weights, D's state must not move during G's step
     buffers = {n: b.clone() for n, b in game.D.named_buffers()}
-    opt = game.d_optimizer
+    opt = game.d_optimizer  # bound by the loop (Game.bind_optimizers); None before
     adam = isinstance(opt, torch.optim.Adam)
     group = opt.param_groups[0] if opt is not None else None
     states = {n: (dict(opt.state.get(p, {})) if adam else {}) for n, p in named.items()}

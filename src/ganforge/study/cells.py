@@ -27,11 +27,11 @@ from typing import Any
 
 from ganforge.errors import GanforgeError
 from ganforge.recipes import get_recipe
+from ganforge.run_dir import read_json, write_json
 from ganforge.study.budget import budget_overrides, count_step_flops, parse_budget
 from ganforge.study.hparams import sample_settings
 from ganforge.study.spec import StudySpec
 from ganforge.training.checkpoint import latest_checkpoint
-from ganforge.run_dir import read_json, write_json
 
 DONE = ("finished", "failed")
 ATTEMPTS = 2  # a crashed cell is tried once more, then marked failed

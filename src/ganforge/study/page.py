@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ganforge.study.summary import format_table
 from ganforge.run_dir import write_atomic
+from ganforge.study.summary import format_table
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
           "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939")  # fmt: skip

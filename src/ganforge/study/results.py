@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ganforge.run_dir import write_atomic
 from ganforge.study.cells import DONE, plan_cells, read_record
 from ganforge.study.spec import load_spec
-from ganforge.run_dir import write_atomic
 
 
 def collect_records(study: Path) -> list[dict[str, Any]]:

@@ -16,9 +16,9 @@ from typing import Any
 from ganforge.config import IDLE_UNLESS, Config
 from ganforge.errors import GanforgeError
 from ganforge.recipes import get_recipe
+from ganforge.run_dir import file_mode, read_json
 from ganforge.study.budget import parse_budget
 from ganforge.study.hparams import SAMPLED_KEYS, STUDY_SEED
-from ganforge.run_dir import file_mode, read_json
 
 METRICS = ("fid", "kid", "pr", "cas")
 # keys the study itself sets: --set may not give them

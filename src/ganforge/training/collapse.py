@@ -62,19 +62,15 @@ class CollapseWatch:
         )
 
 
-def check_trainer(trainer, samples: torch.Tensor) -> str | None:
-    """``trainer``'s CollapseWatch (made on first use from up to 512 of its training images)
-    fed with the fixed batch ``samples``; None where the data are not images like the samples
-    (toy points, image-to-image pairs)."""
-    watch = getattr(trainer, "_collapse_watch", None)
-    if watch is None:
-        data = getattr(trainer.batches, "images", None)
-        if not isinstance(data, torch.Tensor) or data.dim() != 4:
-            return None
-        if tuple(data.shape[1:]) != tuple(samples.shape[1:]):
-            return None
-        real = data[:512].float()
-        if not data.is_floating_point():
-            real = real.mul(2.0 / 255.0).sub(1.0)
-        watch = trainer._collapse_watch = CollapseWatch(real)
-    return watch.check(samples, trainer.step)
+def watch_for(batches: object, samples: torch.Tensor) -> CollapseWatch | None:
+    """A CollapseWatch on up to 512 of the training images that ``batches`` holds; None
+    where the data are not images like the samples (toy points, image-to-image pairs)."""
+    data = getattr(batches, "images", None)  # a data property, not a game's: any loader
+    if not isinstance(data, torch.Tensor) or data.dim() != 4:
+        return None
+    if tuple(data.shape[1:]) != tuple(samples.shape[1:]):
+        return None
+    real = data[:512].float()
+    if not data.is_floating_point():
+        real = real.mul(2.0 / 255.0).sub(1.0)
+    return CollapseWatch(real)

@@ -20,7 +20,7 @@ from ganforge.games import Game, build_game
 from ganforge.rejection import rejection_sample
 from ganforge.run_dir import check_run, read_json
 from ganforge.training import checkpoint as ckpt
-from ganforge.training.trainer import resolve_device
+from ganforge.training.device import resolve_device
 
 
 @dataclass
