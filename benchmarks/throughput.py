@@ -26,7 +26,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,31 +33,8 @@ from reference_loop import ReferenceLoop  # noqa: E402
 
 from ganforge.recipes import get_recipe  # noqa: E402
 from ganforge.run_hooks import view_hooks  # noqa: E402
+from ganforge.study.budget import count_flops  # noqa: E402
 from ganforge.training.trainer import Trainer  # noqa: E402
-
-
-class CountFlops(TorchDispatchMode):
-    """FLOPs of the aten ops run inside, with FlopCounterMode's formulas (conv, mm, bmm, ...).
-
-    FlopCounterMode itself also tracks modules with autograd hooks, which break on
-    ``autograd.grad`` w.r.t. a leaf (the gradient penalty); this counts the same ops without.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.registry = FlopCounterMode(display=False).flop_registry
-        self.total = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        formula = self.registry.get(func._overloadpacket)
-        if formula is not None:
-            self.total += formula(*args, **kwargs, out_val=out)
-        return out
-
-    def get_total_flops(self) -> int:
-        return self.total
 
 
 # -- ganforge through its own loop -------------------------------------------------------
@@ -93,15 +69,17 @@ class GanforgeRunner:
         game = copy.deepcopy(t.game)
         from ganforge.training import precision
 
-        with CountFlops() as fc, precision.autocast(t.cfg.precision, t.device):
-            for i in range(t.cfg.d_steps):
-                batch = next(t.batches)
-                loss, _, fakes = game.d_loss(batch, 0, i == t.cfg.d_steps - 1)
+        def step() -> None:
+            with precision.autocast(t.cfg.precision, t.device):
+                for i in range(t.cfg.d_steps):
+                    batch = next(t.batches)
+                    loss, _, fakes = game.d_loss(batch, 0, i == t.cfg.d_steps - 1)
+                    loss.backward()
+                game.D.requires_grad_(False)
+                loss, _ = game.g_loss(batch, 0, fakes)
                 loss.backward()
-            game.D.requires_grad_(False)
-            loss, _ = game.g_loss(batch, 0, fakes)
-            loss.backward()
-        return fc.get_total_flops()
+
+        return count_flops(step)
 
     def generator(self) -> nn.Module:
         return self.trainer.game.G
@@ -119,9 +97,7 @@ class ReferenceRunner:
         return time.perf_counter() - t
 
     def step_flops(self) -> int:
-        with CountFlops() as fc:
-            self.loop.step()
-        return fc.get_total_flops()
+        return count_flops(self.loop.step)
 
 
 # -- conv throughput ---------------------------------------------------------------------
