@@ -13,17 +13,17 @@ shown different", not "equal".
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from pathlib import Path
 
 from scipy.stats import ttest_ind
 
+from ganforge.study.results import read_jsonl
+
 
 def load(study: Path, metric: str) -> dict[str, list[dict]]:
     rows: dict[str, list[dict]] = {}
-    for line in (study / "study.jsonl").read_text().splitlines():
-        r = json.loads(line)
+    for r in read_jsonl(study):
         if r.get("status") == "finished" and metric in (r.get("metrics") or {}):
             rows.setdefault(r["recipe"], []).append(r)
     return rows

@@ -24,7 +24,7 @@ from ganforge.study.budget import DEFAULT_BUDGET as STUDY_DEFAULT_BUDGET
 from ganforge.study.cells import Backend
 from ganforge.study.results import collect_records
 from ganforge.study.runner import run_study
-from ganforge.study.spec import StudySpec, load_spec
+from ganforge.study.spec import StudySpec
 from ganforge.study.summary import format_table, summarise
 from ganforge.training.loaded_run import LoadedRun, load_run
 from ganforge.training.trainer import Summary, Trainer
@@ -193,7 +193,6 @@ def study(
 
 def study_summary(study_dir: str | Path) -> dict[str, Any]:
     """The summary of a study folder (per recipe: median, IQR, best run; best-of-N)."""
-    load_spec(Path(study_dir))  # a one-line error when it is not a study
     return summarise(collect_records(Path(study_dir)))
 
 

@@ -119,7 +119,7 @@ def cell_overrides(spec: StudySpec, cell: Cell, threads: int = 0) -> dict[str, A
     setting, the seed and data, and the worker's thread share."""
     overrides: dict[str, Any] = {**spec.sets, "dataset": spec.dataset, "seed": cell.seed}
     if cell.setting is not None:
-        base = get_recipe(cell.recipe).config(dataset=spec.dataset, **spec.sets)
+        base = spec.recipe_config(cell.recipe)
         overrides.update(sample_settings(base, cell.setting + 1, spec.study_seed)[cell.setting])
     if threads and "threads" not in spec.sets:
         overrides["threads"] = threads

@@ -17,7 +17,7 @@ from ganforge.config import IDLE_UNLESS, Config
 from ganforge.errors import GanforgeError
 from ganforge.recipes import get_recipe
 from ganforge.run_dir import file_mode, read_json
-from ganforge.study.budget import parse_budget
+from ganforge.study.budget import DEFAULT_BUDGET, parse_budget
 from ganforge.study.hparams import SAMPLED_KEYS, STUDY_SEED
 
 METRICS = ("fid", "kid", "pr", "cas")
@@ -39,7 +39,7 @@ class StudySpec:
 
     recipes: tuple[str, ...]
     seeds: int = 3
-    budget: str = "5e13flop"
+    budget: str = DEFAULT_BUDGET
     dataset: str = "fashion-mnist"
     metrics: tuple[str, ...] = ("fid",)
     sets: dict[str, Any] = field(default_factory=dict)
