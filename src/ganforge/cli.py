@@ -10,25 +10,15 @@ import json
 import os
 import re
 import sys
-import types
-import typing
 from pathlib import Path
 
 from ganforge import cli_study, cli_tools, cli_views
 from ganforge.cli_args import Parser, parse_classes, parse_codes
-from ganforge.config import Config
+from ganforge.config import Config, base_type
 from ganforge.errors import GanforgeError
 
 # ---------------------------------------------------------------------------------- train
 BUDGET = ("steps", "epochs", "minutes")  # one of these, or none (one epoch)
-
-
-def _field_type(f: dataclasses.Field) -> type:
-    """The field's concrete type (``str | None`` -> str)."""
-    tp = typing.get_type_hints(Config)[f.name]
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        tp = next(a for a in typing.get_args(tp) if a is not type(None))
-    return tp
 
 
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
@@ -41,7 +31,7 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             continue
         where = budget if f.name in BUDGET else p
         flag = "--" + f.name.replace("_", "-")
-        tp, help_ = _field_type(f), f.metadata["help"]
+        tp, help_ = base_type(f.type)[0], f.metadata["help"]
         if tp is bool:
             where.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_)
         else:

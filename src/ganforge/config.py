@@ -304,7 +304,7 @@ class Config:
                 )
 
 
-def _base_type(tp: Any) -> tuple[type, bool]:
+def base_type(tp: Any) -> tuple[type, bool]:
     """The concrete type of a field and whether it may be None."""
     if isinstance(tp, str):
         tp = eval(tp, {"Any": Any}, {})  # annotations are postponed strings
@@ -316,7 +316,7 @@ def _base_type(tp: Any) -> tuple[type, bool]:
 
 
 def _coerce(f: dataclasses.Field, raw: Any) -> Any:
-    tp, optional = _base_type(f.type)
+    tp, optional = base_type(f.type)
     if optional and (raw is None or (isinstance(raw, str) and raw.lower() in ("none", "null"))):
         return None
     try:
