@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ganforge.config import parse_set_args
+from ganforge.data import sources
+from ganforge.data import toy as toy_data
 from ganforge.errors import GanforgeError
 from ganforge.lab import EXPERIMENTS, run_experiment
 from ganforge.recipes import RECIPES, Recipe
@@ -19,8 +21,8 @@ from ganforge.run_dir import result_folder
 if TYPE_CHECKING:
     from ganforge.training.loaded_run import LoadedRun
 
-TOY_DATASETS = ("ring8", "grid25")
-IDX_NAMES = ("fashion-mnist", "mnist")
+TOY_DATASETS = tuple(toy_data.TOY_DATASETS)
+IDX_NAMES = tuple(sources.IDX_DATASETS)
 
 
 def recipes() -> dict[str, Recipe]:
