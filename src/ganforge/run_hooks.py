@@ -27,7 +27,7 @@ from ganforge.training.collapse import CollapseWatch, watch_for
 from ganforge.training.hook import Hook
 from ganforge.training.loop import Loop
 from ganforge.training.outcome import Summary
-from ganforge.views.grids import make_grid, save_grid
+from ganforge.views.grids import make_grid, write_grid
 
 
 class Grids(Hook):
@@ -69,13 +69,14 @@ class Grids(Hook):
             images = loop.game.render(G, self.fixed)
         finally:
             G.train(was_training)
-        save_grid(images, path, nrow=self.nrow)
+        grid = make_grid(images, self.nrow)
+        write_grid(grid, path)
         if not watch:
             return
         self.watch = self.watch or watch_for(loop.batches, images)
         if self.watch is not None and (warning := self.watch.check(images, loop.step)):
             print(warning, file=sys.stderr, flush=True)  # once per run: G seems collapsed
-        loop.hooks.on_image(loop, loop.step, "samples", make_grid(images, self.nrow))
+        loop.hooks.on_image(loop, loop.step, "samples", grid)
 
     def _tenth_due(self, loop: Loop) -> bool:
         """For time budgets: one grid per tenth of the budget."""

@@ -39,7 +39,12 @@ def save_grid(
     images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 1
 ) -> Path:
     """Write ``images`` as one PNG grid; ``scale`` enlarges with nearest-neighbour."""
-    img = to_pil(make_grid(images, nrow))
+    return write_grid(make_grid(images, nrow), path, scale)
+
+
+def write_grid(grid: np.ndarray, path: str | Path, scale: int = 1) -> Path:
+    """Write a grid made by :func:`make_grid` as a PNG (folders created)."""
+    img = to_pil(grid)
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
     path = Path(path)
