@@ -92,7 +92,7 @@ def path_length_penalty(
     lengths = grad.flatten(1).pow(2).sum(1).add(EPS).sqrt()
     with torch.no_grad():
         target = lengths.mean().to(mean.dtype)
-        mean.copy_(target if bool(mean.isnan()) else mean.lerp(target, decay))
+        mean.copy_(torch.where(mean.isnan(), target, mean.lerp(target, decay)))  # no host sync
     return (lengths - mean.to(lengths.dtype)).pow(2).mean(), lengths.detach()
 
 
