@@ -25,19 +25,11 @@ from ganforge.training.ema import EMA
 from ganforge.training.hook import Hook
 from ganforge.training.hooks import CompileTrialHook, Console, GameSchedule, MetricsLog
 from ganforge.training.loop import Loop
-from ganforge.training.outcome import Diverged, Interrupted, Summary
+from ganforge.training.outcome import Summary
 from ganforge.training.state import resumed_threads
 from ganforge.training.threads import apply_threads
 
-__all__ = [
-    "Diverged",
-    "Interrupted",
-    "Summary",
-    "Trainer",
-    "apply_threads",
-    "make_optimizer",
-    "resolve_device",
-]
+__all__ = ["Summary", "Trainer", "make_optimizer"]
 
 
 def make_optimizer(cfg: Config, params, lr: float) -> torch.optim.Optimizer:
@@ -113,7 +105,6 @@ class Trainer(Loop):
             )
         per_rank = cfg.batch_size // dist.world_size
         batches = game.make_batches(data, per_rank, cfg.seed, device, dist.rank, dist.world_size)
-        self.data_name, self.skipped = data.name, data.skipped
         progress = sys.stderr.isatty() if progress is None else progress
         notes = (threads_line,) if threads_line else ()
         outputs: list[Hook] = [
