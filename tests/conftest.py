@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from ganforge.cli import main
-from robust_util import TINY  # noqa: F401  (tests once imported it from here)
 
 # Tests keep models tiny: one thread is as fast for them, and friendly to a shared machine.
 torch.set_num_threads(1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tests.conftest import TINY
 
 from ganforge import augment
 from ganforge.config import Config
@@ -13,6 +12,7 @@ from ganforge.errors import ConfigError
 from ganforge.games import adversarial as adversarial_module
 from ganforge.games import build_game
 from ganforge.recipes import get_recipe
+from robust_util import TINY
 
 SHAPE = (1, 28, 28)
 POLICY = "color,translation,cutout"

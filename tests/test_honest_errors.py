@@ -15,7 +15,7 @@ import pytest
 from ganforge.errors import GanforgeError
 from ganforge.metrics.evaluate import evaluate_images
 from ganforge.training.hooks import MetricsLog
-from robust_util import TINY, _idx_bytes, tiny_args, tiny_folder
+from robust_util import TINY, _idx_bytes, error_line, tiny_args, tiny_folder
 
 
 @pytest.fixture
@@ -55,26 +55,19 @@ def read_only(tmp_path, monkeypatch):
     return ro
 
 
-def _one_error_line(err: str) -> str:
-    assert "internal error" not in err and "Traceback" not in err, err
-    lines = [ln for ln in err.splitlines() if ln.startswith("ganforge: error")]  # not progress
-    assert len(lines) == 1, err
-    return lines[0]
-
-
 def test_read_only_out_for_train_sample_and_export(tmp_path, cli, read_only):
     folder = tiny_folder(tmp_path / "imgs", n=32)
     rc, _, err = cli(*tiny_args(folder, read_only / "run", 2))
-    assert rc == 2 and "Read-only file system" in _one_error_line(err)
+    assert rc == 2 and "Read-only file system" in error_line(err)
     assert f"--out {read_only / 'run'}" in err
     run = tmp_path / "run"
     assert cli(*tiny_args(folder, run, 2))[0] == 0
     for out in ("x.npy", "x.png"):
         rc, _, err = cli("sample", run, "--n", "8", "--out", read_only / out)
-        line = _one_error_line(err)
+        line = error_line(err)
         assert rc == 2 and f"cannot write --out {read_only / out}: Read-only" in line
     rc, _, err = cli("export", run, "--format", "torchscript", "--out", read_only / "g.pt")
-    assert rc == 2 and "cannot write --out" in _one_error_line(err)
+    assert rc == 2 and "cannot write --out" in error_line(err)
     assert os.listdir(read_only) == []
 
 
@@ -84,7 +77,7 @@ def test_nan_in_an_eval_npy(tmp_path, cli):
     np.save(tmp_path / "nan.npy", x)
     rc, out, err = cli("eval", tmp_path / "nan.npy", "--metrics", "kid")
     assert rc == 2 and out == ""
-    assert "nan.npy holds 1 non-finite value(s)" in _one_error_line(err)
+    assert "nan.npy holds 1 non-finite value(s)" in error_line(err)
     with pytest.raises(GanforgeError, match="NaN or inf"):
         evaluate_images(np.nan_to_num(x, nan=np.inf), "fashion-mnist", "kid")
 
@@ -111,7 +104,7 @@ def test_out_of_range_labels_are_refused_when_loaded(tmp_path, cli):
         "train", "cgan", "--dataset", "fashion-mnist", "--data-dir", data, "--steps", "3",
         "--out", out, *TINY,
     )  # fmt: skip
-    line = _one_error_line(err)
+    line = error_line(err)
     assert rc == 2 and "fashion-mnist train labels: 1 of 32 lie outside 0..9" in line
     assert not (out / "run.json").exists()  # refused before the run started
 
@@ -128,7 +121,7 @@ def test_a_failure_mid_run_is_recorded_in_run_json(tmp_path, cli, monkeypatch):
     out = tmp_path / "run"
     args = tiny_args(tiny_folder(tmp_path / "imgs", n=32), out, 5, "--set", "log_every=1")
     rc, _, err = cli(*args)
-    assert rc == 2 and "metrics.jsonl: No space left on device" in _one_error_line(err)
+    assert rc == 2 and "metrics.jsonl: No space left on device" in error_line(err)
     info = json.loads((out / "run.json").read_text())
     assert info["status"] == "failed" and info["steps"] == 2
     assert info["error"] == f"{out / 'metrics.jsonl'}: No space left on device"
