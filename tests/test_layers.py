@@ -4,8 +4,8 @@ Every module under src/ganforge is parsed with ``ast``; every ``import``/``from 
 of a ganforge module counts, also those inside functions and under ``TYPE_CHECKING``. The
 layers, lowest first (a module may import its own layer and lower ones):
 
-0 ground: errors, run_dir, config, config_rules, version, coerce, losses, penalties, augment, conditioning,
-  recipes
+0 ground: errors, run_dir, config, config_* (fields, rules, family key groups), version, coerce,
+  losses, penalties, augment, conditioning, recipe_base, recipes, recipes_* (family recipes)
 1 data, models, games, rejection
 2 the loop (training)
 3 metrics, views, export, pagecheck, translate, run_hooks, study, lab, toy (the toy benchmark,
@@ -27,8 +27,8 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "ganforge"
 
 LAYERS = {
-    0: ("errors", "run_dir", "config", "config_rules", "version", "coerce", "losses")
-    + ("penalties", "augment", "conditioning", "recipes"),
+    0: ("errors", "run_dir", "config", "config_*", "version", "coerce", "losses")
+    + ("penalties", "augment", "conditioning", "recipe_base", "recipes", "recipes_*"),
     1: ("data", "models", "games", "rejection"),
     2: ("training",),
     3: ("metrics", "views", "export", "pagecheck", "translate", "run_hooks", "study", "lab", "toy"),

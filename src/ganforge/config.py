@@ -11,24 +11,16 @@ import dataclasses
 import json
 import types
 import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from ganforge import augment as augmentations
 from ganforge import losses, penalties
 from ganforge.conditioning import CONDITIONING as SCHEMES
+from ganforge.config_families import FamilyKeys
+from ganforge.config_field import _f
 from ganforge.config_rules import IDLE_UNLESS
 from ganforge.errors import ConfigError
-
-
-def _f(default: Any, help: str, choices: tuple | None = None, minimum: float | None = None):
-    meta = {"help": help}
-    if choices is not None:
-        meta["choices"] = choices
-    if minimum is not None:
-        meta["minimum"] = minimum
-    return field(default=default, metadata=meta)
-
 
 REJECTION = ("none", "drs")
 # the choices of the parts come from their registries, the only lists of them
@@ -40,8 +32,13 @@ CONDITIONING = tuple(SCHEMES)
 
 
 @dataclass
-class Config:
-    """The full, resolved configuration of one training run."""
+class Config(FamilyKeys):
+    """The full, resolved configuration of one training run.
+
+    The keys of the later families (progressive/style, attention/scale, restoration) live in
+    their own modules (``config_*.py``) and are inherited through :class:`FamilyKeys`; they
+    are ordinary fields of this class.
+    """
 
     # what
     recipe: str = _f("dcgan", "named recipe the run started from")

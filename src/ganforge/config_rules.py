@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ganforge.conditioning import LABELLED as _LABELLED
+from ganforge.config_families import FAMILY_IDLE_UNLESS
 
 _SMOOTHABLE = ("non-saturating", "minimax", "least-squares")
 # key -> (does it act in this config?, where it acts): checked for keys set off their default
@@ -64,3 +65,4 @@ IDLE_UNLESS: dict[str, tuple[Any, str]] = {
     "compile_trial": (lambda c: c.compile, "with compile=true"),
     "eval_samples": (lambda c: c.eval_every > 0, "with eval_every > 0"),
 }
+IDLE_UNLESS.update(FAMILY_IDLE_UNLESS)

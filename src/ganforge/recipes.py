@@ -6,23 +6,8 @@ the same table with the sources.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
-from ganforge.config import Config
 from ganforge.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class Recipe:
-    name: str
-    summary: str
-    source: str
-    overrides: dict[str, Any] = field(default_factory=dict)
-
-    def config(self, **extra: Any) -> Config:
-        return Config(recipe=self.name).with_overrides({**self.overrides, **extra})
-
+from ganforge.recipe_base import Recipe
 
 _DCGAN_ADAM = {"optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999}
 _WGAN_GP = {
@@ -230,6 +215,11 @@ for _r in (
     ),
 ):
     register(_r)
+
+# later families: each module holds a tuple of its recipes
+for _family in ():
+    for _r in _family:
+        register(_r)
 
 
 def get_recipe(name: str) -> Recipe:

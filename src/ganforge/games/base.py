@@ -97,6 +97,41 @@ class Game(nn.Module):
         """G's inputs for ``n`` samples from the prior, as a dict of tensors (batch first)."""
         raise ConfigError("this game's generator takes images, not latents")
 
+    def latent_spaces(self) -> tuple[str, ...]:
+        """The spaces sampling, interpolation, PPL and projection can work in: ("z",) for a
+        generator of latents, ("z", "w") for a style-based one (its intermediate latent w),
+        () for a generator of images from images."""
+        return () if self.translates() else ("z",)
+
+    def to_w(self, G: nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The per-layer styles (B, num_ws, w_dim) that ``G`` (the live or averaged generator)
+        makes of ``inputs``: the mapping network's w broadcast to every layer, truncation
+        applied if ``inputs`` carries it; style-based games only."""
+        raise ConfigError("this run has no intermediate latent w: use the z space")
+
+    def render_w(self, G: nn.Module, ws: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] that ``G``'s synthesis network makes of per-layer styles ``ws``
+        (B, num_ws, w_dim); style-based games only."""
+        raise ConfigError("this run has no intermediate latent w: use the z space")
+
+    def style_layers(self) -> dict[str, slice]:
+        """Which entries of ``ws`` are the coarse, middle and fine styles (the StyleGAN paper's
+        4-8 px, 16-32 px and 64 px+ resolutions, scaled to this generator); style-based only."""
+        raise ConfigError("style mixing needs a style-based recipe (stylegan)")
+
+    def truncate(
+        self, inputs: dict[str, torch.Tensor], value: float, generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
+        """``inputs`` (from :meth:`draw_inputs`/:meth:`fixed_inputs`) for truncated sampling at
+        ``value``: a style-based game marks them so :meth:`render` moves w toward the tracked
+        average by psi = ``value`` (Karras et al. 2019); BigGAN resamples the z entries whose
+        magnitude exceeds the threshold ``value`` (Brock et al. 2019). Games without a
+        truncation trick refuse it."""
+        raise ConfigError(
+            "truncation needs a recipe with a truncation trick (stylegan: toward the average w; "
+            "biggan: resampled z); this run has none: drop --truncation"
+        )
+
     def g_input(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """The tensor G takes for the inputs ``inputs`` of :meth:`draw_inputs`."""
         raise ConfigError("this game's generator takes images, not latents")
