@@ -213,6 +213,13 @@ class Config(FamilyKeys):
         if self.channels not in (0, 1, 3):
             raise ConfigError(f"bad value {self.channels} for 'channels': allowed values are 1, 3")
         augmentations.parse_policy(self.augment)
+        if self.augment and self.penalty == "slope":
+            # the slope |D(T x1) - D(T x2)| / ||x1 - x2|| needs one transform T for both points
+            # of a pair; DiffAugment draws one per row, so the quotient would mix two functions
+            raise ConfigError(
+                "penalty=slope does not work with augment: the two points of a slope pair "
+                "would get different random transforms; use penalty=gp, or augment="
+            )
         d_penalty = penalties.D_PENALTIES.get(self.penalty)
         if d_penalty is not None and d_penalty.per_sample and self.d_norm == "batch":
             raise ConfigError(
