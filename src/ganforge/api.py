@@ -15,7 +15,7 @@ import torch
 
 from ganforge.config import Config
 from ganforge.errors import GanforgeError
-from ganforge.metrics.evaluate import evaluate_npy, evaluate_run, parse_metrics
+from ganforge.metrics.evaluate import check_split, evaluate_npy, evaluate_run, parse_metrics
 from ganforge.metrics.frechet import MIN_SAMPLES
 from ganforge.recipes import get_recipe
 from ganforge.run_dir import check_run, default_run_out, read_json
@@ -129,6 +129,7 @@ def evaluate_with_info(
     wanted = parse_metrics(metrics)
     if n < 2:
         raise GanforgeError(f"bad --n {n}: must be at least 2")
+    check_split(split, wanted)  # before a run is loaded and sampled
     is_run = isinstance(run, LoadedRun) or Path(run).is_dir()
     if is_run and labels is not None:
         raise GanforgeError("--labels belong to a .npy TARGET; a run draws its own classes")

@@ -167,6 +167,14 @@ def memorisation_threshold(train: Reference, test: Reference) -> float:
     return float(np.percentile(d.numpy(), MEMO_PERCENTILE))
 
 
+def check_split(split: str, wanted: list[str]) -> None:
+    """Refuse a reference split that is not a split, or that cannot serve ``wanted``."""
+    if split not in SPLITS:
+        raise GanforgeError(f"bad split {split!r}: choose test or train")
+    if split != "test" and "nn" in wanted:
+        raise GanforgeError("nn compares samples with the train split: use split=test for it")
+
+
 def evaluate_images(
     images: torch.Tensor | np.ndarray,
     dataset: str,
@@ -185,10 +193,7 @@ def evaluate_images(
     ``labels`` are the requested classes, needed for ``cas``.
     """
     wanted = parse_metrics(metrics)
-    if split not in SPLITS:
-        raise GanforgeError(f"bad split {split!r}: choose test or train")
-    if split != "test" and "nn" in wanted:
-        raise GanforgeError("nn compares samples with the train split: use split=test for it")
+    check_split(split, wanted)
     extractor = _resolve_extractor(features, dataset)
     n = int(images.shape[0])
     if n < 2:
