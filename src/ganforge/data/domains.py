@@ -48,3 +48,8 @@ def fashion_classes(task: str) -> tuple[int, ...] | None:
     """The Fashion-MNIST class of each domain of a built-in task; None for other datasets."""
     pairs = DOMAIN_TASKS.get(task)
     return tuple(c for _, c in pairs) if pairs else None
+
+
+def builtin_domain_names(task: str) -> tuple[str, ...]:
+    """The domain names of a built-in task, in label order; () for other datasets."""
+    return tuple(name for name, _ in DOMAIN_TASKS.get(task, ()))

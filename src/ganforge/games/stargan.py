@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.data.batches import Batches, to_unit_range
+from ganforge.data.domains import builtin_domain_names
 from ganforge.errors import ConfigError, DataError
 from ganforge.games.base import DStep, Game, Logs
 from ganforge.games.cyclegan import linear_decay
@@ -74,7 +75,8 @@ class StarGANGame(Game):
 
             apply_spectral_norm(self.D)
         self.d_fn, self.g_fn = get_loss(cfg.loss)
-        self.domains: tuple[str, ...] = tuple(str(k) for k in range(num_classes))
+        names = builtin_domain_names(cfg.dataset)  # folders: from the data, saved with the run
+        self.domains = names if len(names) == num_classes else tuple(map(str, range(num_classes)))
         self._grid: dict[str, torch.Tensor] | None = None
 
     # -- data -----------------------------------------------------------------------------
