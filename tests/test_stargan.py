@@ -161,6 +161,7 @@ def test_targets_cover_every_domain_source_included_and_lr_decays_over_last_half
         ({"d_norm": "batch"}, "d_norm=batch is not allowed with stargan_gp_weight"),
         ({"conditioning": "acgan"}, "conditioning=acgan has no effect with game=stargan"),
         ({"z_dim": 8}, "'z_dim' has no effect here"),
+        ({"eval_every": 5}, "'eval_every' has no effect here"),
     ],
 )
 def test_config_refuses_what_cannot_act(overrides, words):

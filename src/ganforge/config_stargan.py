@@ -38,6 +38,11 @@ IDLE_UNLESS: dict[str, tuple[Any, str]] = {
     "stargan_rec_weight": (_stargan, _WHERE),
     "stargan_gp_weight": (_stargan, _WHERE),
     "stargan_blocks": (_stargan, _WHERE),
+    # FD during training samples G from latents: a StarGAN run is scored by translate --eval
+    "eval_every": (
+        lambda c: not _stargan(c),
+        "for generators of latents (a stargan run is scored by `ganforge translate RUN --eval`)",
+    ),
     # the core rule (config_rules) lets it act with cyclegan and the toy; stargan decays too
     "lr_decay_start": (
         lambda c: c.game in ("cyclegan", "stargan") or c.arch == "toy",

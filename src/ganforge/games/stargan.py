@@ -111,8 +111,11 @@ class StarGANGame(Game):
 
     def draw_targets(self, n: int, device: torch.device) -> torch.Tensor:
         """Target domains, uniform over all K (the source included), from torch's global RNG
-        (saved in every checkpoint, so a resumed run draws the same targets)."""
-        return torch.randint(self.num_domains, (n,)).to(device)
+        (saved in every checkpoint, so a resumed run draws the same targets); drawn for the
+        global batch, each data-parallel rank keeping its slice."""
+        rank, world = self.shard
+        drawn = torch.randint(self.num_domains, (n * world,))
+        return drawn[rank * n : (rank + 1) * n].to(device)
 
     # -- the two steps --------------------------------------------------------------------
     def lr_scale(self, progress: float | None) -> float:
