@@ -13,7 +13,7 @@ from PIL import Image
 from torch import nn
 
 from ganforge.data import load_dataset
-from ganforge.errors import ConfigError
+from ganforge.errors import ConfigError, DataError
 from ganforge.games.stargan import StarGANGame, domain_loss
 from ganforge.metrics.stargan_eval import evaluate_stargan
 from ganforge.models.stargan import StarDiscriminator, StarGenerator, tile_domain, trunk_layers
@@ -185,6 +185,26 @@ def test_domain_tasks_are_fashion_mnist_classes_renumbered():
     shoes = load_dataset("fmnist-shoes", "train")
     assert shoes.num_classes == 3 and len(shoes) == 18000
     assert shoes.class_names == ("sandal", "sneaker", "ankle-boot")
+
+
+def test_domain_names_of_labelled_data_are_kept_with_the_run():
+    """A labelled data set (as folder:PATH with a sub-folder per domain gives) names the
+    domains; the names travel in the checkpoint's game state to a loaded run."""
+    from ganforge.data.images import ImageData
+
+    images, labels = _batch(8, k=2)
+    data = ImageData("folder:pets", images, labels % 2, 2, ("cat", "dog"))
+    game = _game(k=2)
+    game.make_batches(data, 4, 0, "cpu")
+    assert game.domains == ("cat", "dog")
+    assert game.fixed_inputs(8, 0)["y"].tolist()[:4] == [0, 1, 0, 1]
+    loaded = _game(k=2)
+    assert loaded.domains == ("0", "1")
+    loaded.load_extra_state(game.extra_state())
+    assert loaded.domain_index("DOG") == 1 and loaded.domain_index("0") == 0
+    unlabelled = ImageData("folder:pets", images)
+    with pytest.raises(DataError, match="labelled with its domains"):
+        _game(k=2).make_batches(unlabelled, 4, 0, "cpu")
 
 
 def test_data_without_domains_is_refused(cli, tmp_path):
