@@ -163,7 +163,7 @@ class Config(FamilyKeys):
     )
     pool_size: int = _f(50, "CycleGAN: image pool of past fakes", minimum=0)
     lr_decay_start: float = _f(
-        0.5, "CycleGAN: fraction of the run after which lr decays", minimum=0
+        0.5, "CycleGAN, StarGAN: fraction of the run after which lr decays", minimum=0
     )
 
     # -- (de)serialisation -------------------------------------------------------------

@@ -59,7 +59,8 @@ class StarGANGame(Game):
         super().__init__(shard)
         if len(shape) != 3 or shape[1] != shape[2] or shape[1] % 4:
             raise DataError(
-                f"game=stargan needs square images with a side divisible by 4, got {tuple(shape)}"
+                f"game=stargan needs square images with a side divisible by 4, got {tuple(shape)}: "
+                "use --image-size 28, 32 or 64"
             )
         if num_classes < 2:
             raise DataError(
