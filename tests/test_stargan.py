@@ -162,6 +162,7 @@ def test_targets_cover_every_domain_source_included_and_lr_decays_over_last_half
         ({"conditioning": "acgan"}, "conditioning=acgan has no effect with game=stargan"),
         ({"z_dim": 8}, "'z_dim' has no effect here"),
         ({"eval_every": 5}, "'eval_every' has no effect here"),
+        ({"compile": True}, "compile=true does not work with game=stargan"),
     ],
 )
 def test_config_refuses_what_cannot_act(overrides, words):

@@ -53,8 +53,9 @@ IDLE_UNLESS: dict[str, tuple[Any, str]] = {
 
 def check_stargan(cfg: Any) -> None:
     """Cross-field rules: game=stargan and arch=stargan go together; D's gradient penalty is
-    per sample, so D may not mix samples with batch norm; labels enter G only as the target
-    domain, so no other conditioning scheme."""
+    per sample, so D may not mix samples with batch norm, and differentiates a gradient, which
+    torch.compile cannot; labels enter G only as the target domain, so no other conditioning
+    scheme."""
     if (cfg.game == "stargan") != (cfg.arch == "stargan"):
         raise ConfigError(
             f"game=stargan and arch=stargan go together (got game={cfg.game}, arch={cfg.arch})"
@@ -65,6 +66,12 @@ def check_stargan(cfg: Any) -> None:
         raise ConfigError(
             "d_norm=batch is not allowed with stargan_gp_weight > 0: BatchNorm mixes the "
             "samples the gradient penalty treats independently; use d_norm=none (the paper's)"
+        )
+    if cfg.compile and cfg.stargan_gp_weight:
+        raise ConfigError(
+            "compile=true does not work with game=stargan and stargan_gp_weight > 0: the "
+            "gradient penalty differentiates D's gradient, which compiled graphs cannot; "
+            "drop --set compile=true"
         )
     if cfg.conditioning != "none":
         raise ConfigError(
