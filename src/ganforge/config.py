@@ -20,6 +20,7 @@ from ganforge.conditioning import CONDITIONING as SCHEMES
 from ganforge.config_families import FamilyKeys
 from ganforge.config_field import _f
 from ganforge.config_rules import IDLE_UNLESS
+from ganforge.config_stargan import check_stargan
 from ganforge.errors import ConfigError
 
 REJECTION = ("none", "drs")
@@ -48,9 +49,11 @@ class Config(FamilyKeys):
     channels: int = _f(0, "1 (grayscale) or 3 (RGB); 0 keeps the dataset's own", minimum=0)
     # game and models
     game: str = _f(
-        "adversarial", "what one D and one G step compute", ("adversarial", "pix2pix", "cyclegan")
+        "adversarial",
+        "what one D and one G step compute",
+        ("adversarial", "pix2pix", "cyclegan", "stargan"),
     )
-    arch: str = _f("dcgan", "network family", ("mlp", "dcgan", "resnet", "unet", "toy"))
+    arch: str = _f("dcgan", "network family", ("mlp", "dcgan", "resnet", "unet", "toy", "stargan"))
     z_dim: int = _f(100, "latent dimension", minimum=1)
     g_width: int = _f(
         64, "generator width (base channels, or first hidden size for MLPs)", minimum=1
@@ -160,7 +163,7 @@ class Config(FamilyKeys):
     )
     pool_size: int = _f(50, "CycleGAN: image pool of past fakes", minimum=0)
     lr_decay_start: float = _f(
-        0.5, "CycleGAN: fraction of the run after which lr decays", minimum=0
+        0.5, "CycleGAN, StarGAN: fraction of the run after which lr decays", minimum=0
     )
 
     # -- (de)serialisation -------------------------------------------------------------
@@ -263,6 +266,7 @@ class Config(FamilyKeys):
                     f"rejection=drs does not work with {why}; use rejection=none, or "
                     "drs_calibration=1000 to fit a classifier for it after training"
                 )
+        check_stargan(self)
         if self.batch_size % self.pack:
             raise ConfigError(
                 f"bad value {self.pack} for 'pack': batch_size {self.batch_size} must be a "
