@@ -119,6 +119,12 @@ class Game(nn.Module):
         4-8 px, 16-32 px and 64 px+ resolutions, scaled to this generator); style-based only."""
         raise ConfigError("style mixing needs a style-based recipe (stylegan)")
 
+    def noise_buffers(self, G: nn.Module) -> list[torch.Tensor]:
+        """``G``'s constant per-layer noise maps (buffers its synthesis reads when it renders
+        ``ws``), which projection optimises and regularises (the StyleGAN2 projector); []
+        when G has none (projection then optimises the latent alone)."""
+        return []
+
     def truncate(
         self, inputs: dict[str, torch.Tensor], value: float, generator: torch.Generator
     ) -> dict[str, torch.Tensor]:
