@@ -28,7 +28,9 @@ class ToyStyleG(nn.Module):
         super().__init__()
         self.shape = tuple(shape)
         c, h, w = self.shape
-        self.map = nn.Sequential(nn.Linear(z_dim, w_dim), nn.LeakyReLU(0.2), nn.Linear(w_dim, w_dim))
+        self.map = nn.Sequential(
+            nn.Linear(z_dim, w_dim), nn.LeakyReLU(0.2), nn.Linear(w_dim, w_dim)
+        )
         self.sizes = [s or h for s in SCALES]
         self.paint = nn.ModuleList(nn.Linear(w_dim, c * s * s) for s in self.sizes)
         self.register_buffer("noise0", torch.randn(1, 1, h, w))

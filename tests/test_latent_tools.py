@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from latent_toy import LAYERS, LinearGame, ToyStyleGame
 from PIL import Image
 
 from ganforge import api, api_latent
@@ -20,6 +19,7 @@ from ganforge.metrics import perceptual, ppl
 from ganforge.training.loaded_run import load_run
 from ganforge.views import interpolate as interp
 from ganforge.views.mix import mix_ws, mixing_grid
+from latent_toy import LAYERS, LinearGame, ToyStyleGame
 
 TINY = {"g_width": 8, "d_width": 8, "batch_size": 8, "report": False, "sample_every": 1000}
 
@@ -91,7 +91,7 @@ def test_ppl_slerp_in_z_of_a_linear_generator_is_its_closed_form(sampling):
     if sampling == "end":  # endpoints only: the lerp-like speeds at t = 0 and t = 1
         assert set(t.flatten().tolist()) == {0.0, 1.0}
     else:
-        assert 0.0 < float(t.min()) and float(t.max()) < 1.0 and t.std() > 0.2
+        assert float(t.min()) > 0.0 and float(t.max()) < 1.0 and t.std() > 0.2
 
 
 def test_end_and_full_paths_differ_on_a_curved_path():
@@ -262,7 +262,9 @@ def test_project_beats_the_mean_image_and_its_latent_round_trips(style, cli, tmp
     assert rc == 0, err
     again = torch.from_numpy(np.load(tmp_path / "s.npy"))
     assert again.shape == (1, 1, 8, 8)
-    assert float((again[0, 0] - target).pow(2).mean()) == pytest.approx(facts["pixel_mse"], rel=1e-4)
+    assert float((again[0, 0] - target).pow(2).mean()) == pytest.approx(
+        facts["pixel_mse"], rel=1e-4
+    )
     # and starts/ends a walk
     rc, _, err = cli("interpolate", style, "--space", "w", "--from", tmp_path / "p" / "latent.pt",
                      "--to", tmp_path / "p" / "latent.pt", "--steps", 3, "--out",

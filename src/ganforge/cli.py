@@ -232,7 +232,9 @@ def _add_eval(sub) -> None:
     p.add_argument("target", help="run directory or .npy file")
     p.add_argument("--dataset", help="reference dataset (default: the run's; .npy: fashion-mnist)")
     p.add_argument(
-        "--metrics", default="fid,kid,is,pr,dc", help="comma list of fid,kid,is,pr,dc,cas,nn,ppl or all"
+        "--metrics",
+        default="fid,kid,is,pr,dc",
+        help="comma list of fid,kid,is,pr,dc,cas,nn,ppl or all",
     )
     p.add_argument("--n", type=int, default=10_000, help="samples drawn from a run (default 10000)")
     p.add_argument(

@@ -97,7 +97,7 @@ def load_latent(path: str | Path, game, G: nn.Module) -> tuple[str, dict[str, to
         )
     noise = data.get("noise") or []
     bufs = game.noise_buffers(G)
-    if noise and (len(noise) != len(bufs) or any(a.shape != b.shape for a, b in zip(noise, bufs))):
+    if noise and [tuple(n.shape) for n in noise] != [tuple(b.shape) for b in bufs]:
         raise GanforgeError(f"{path} holds noise maps that do not fit this run's generator")
     value.update({f"noise{i}": n for i, n in enumerate(noise)})
     return space, value

@@ -344,17 +344,10 @@ def evaluate_run(
     ``ppl`` (with metric ppl): options of :func:`ganforge.metrics.ppl.run_ppl`."""
     wanted = parse_metrics(metrics)
     if "ppl" in wanted or any(v is not None for v in (ppl or {}).values()):
-        from ganforge.metrics.ppl import run_ppl
+        from ganforge.metrics.ppl import with_ppl
 
-        if "ppl" not in wanted:
-            raise GanforgeError("the --ppl-* options act only with --metrics ppl: add it")
-        value, facts = run_ppl(run, ppl or {}, seed)
-        rest = [m for m in wanted if m != "ppl"]
-        result = evaluate_run(run, dataset, rest, n, features, seed, raw, split) if rest else {
-            "info": {"n": facts["ppl_samples"], "target": f"{run.path} (step {run.step})"}}  # fmt: skip
-        result["ppl"] = value
-        result["info"].update(facts)
-        return result
+        score = lambda rest: evaluate_run(run, dataset, rest, n, features, seed, raw, split)  # noqa: E731
+        return with_ppl(run, wanted, ppl or {}, seed, score)
     dataset = dataset or run.cfg.dataset
     described = run.game.describe()
     classes = None

@@ -29,7 +29,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ganforge.errors import GanforgeError
@@ -115,8 +114,11 @@ class LpipsVGG(nn.Module):
         self.features = nn.Sequential(*layers)
         try:
             self.features.load_state_dict(
-                {k.removeprefix("features."): v.float() for k, v in vgg_state.items()
-                 if k.startswith("features.")}  # fmt: skip
+                {
+                    k.removeprefix("features."): v.float()
+                    for k, v in vgg_state.items()
+                    if k.startswith("features.")
+                }  # fmt: skip
             )
             self.lin = [lin_state[f"lin{k}.model.1.weight"].float().flatten() for k in range(5)]
         except (RuntimeError, KeyError) as exc:
@@ -194,7 +196,9 @@ def load_distance(spec: str | None = None, device: torch.device | str = "cpu") -
         try:
             module = _Fn(torch.jit.load(path, map_location="cpu"), f"torchscript {path}")
         except Exception as exc:
-            raise GanforgeError(f"cannot load {path} as TorchScript: {type(exc).__name__}") from None
+            raise GanforgeError(
+                f"cannot load {path} as TorchScript: {type(exc).__name__}"
+            ) from None
     elif spec.startswith("lpips:"):
         files = spec.partition(":")[2].split(",")
         if len(files) != 2:

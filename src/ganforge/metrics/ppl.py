@@ -184,3 +184,19 @@ def run_ppl(run, options: dict[str, Any], seed: int = 0) -> tuple[float, dict[st
     distance = load_distance(spec, run.device)
     return perceptual_path_length(run.game, run.G, distance, n, space, sampling, EPSILON, seed,
                                   run.device)  # fmt: skip
+
+
+def with_ppl(
+    run, wanted: list[str], options: dict[str, Any], seed: int, score: Callable
+) -> dict[str, Any]:
+    """``score(rest)`` of the other metrics ``wanted`` (none: only the target is recorded)
+    plus ``ppl`` of :func:`run_ppl`, its facts added to the result's info."""
+    if "ppl" not in wanted:
+        raise GanforgeError("the --ppl-* options act only with --metrics ppl: add it")
+    value, facts = run_ppl(run, options, seed)
+    rest = [m for m in wanted if m != "ppl"]
+    info = {"n": facts["ppl_samples"], "target": f"{run.path} (step {run.step})"}
+    result = score(rest) if rest else {"info": info}
+    result["ppl"] = value
+    result["info"].update(facts)
+    return result

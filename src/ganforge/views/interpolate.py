@@ -42,7 +42,9 @@ def lerp(z0: torch.Tensor, z1: torch.Tensor, t: float | torch.Tensor) -> torch.T
     return (1 - t) * z0 + t * z1
 
 
-def slerp(z0: torch.Tensor, z1: torch.Tensor, t: float | torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+def slerp(
+    z0: torch.Tensor, z1: torch.Tensor, t: float | torch.Tensor, eps: float = 1e-7
+) -> torch.Tensor:
     """Spherical interpolation of each row of ``z0`` towards the same row of ``z1``.
 
     Rows whose angle is (nearly) 0 or pi fall back to lerp, where sin(w) ~ 0 would divide by
