@@ -287,6 +287,14 @@ def test_project_in_z_for_a_plain_run_and_sample_its_latent(runs, cli, tmp_path)
     assert Path(facts["latent"]).parent == plain / "project-t"
     rc, out, err = cli("sample", plain, "--latent", facts["latent"])
     assert rc == 0 and (plain / "latent.png").is_file(), err
+    walk = tmp_path / "walk.png"
+    rc, _, err = cli("interpolate", plain, "--from", facts["latent"], "--to", facts["latent"],
+                     "--steps", 3, "--out", walk)  # fmt: skip
+    assert rc == 0 and walk.is_file(), err
+    with Image.open(walk) as im:  # one walk (the file's one latent) of 3 steps, upscaled 6x
+        assert im.size == (6 * 32, 6 * 12)
+    rc, _, err = cli("interpolate", plain, "--from", facts["latent"])
+    assert rc == 2 and "go together" in one_line(err)
     rc, _, err = cli("sample", plain, "--latent", facts["latent"], "--n", 3)
     assert rc == 2 and "drop --n" in one_line(err)
 
