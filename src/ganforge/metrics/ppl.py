@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import GanforgeError
+from ganforge.latent_file import with_fixed_noise
 from ganforge.views.interpolate import lerp, slerp
 
 SPACES = ("z", "w")
@@ -44,14 +45,6 @@ def draw_t(n: int, sampling: str, generator: torch.Generator) -> torch.Tensor:
     if sampling == "full":
         return torch.rand(n, generator=generator, dtype=torch.float64)
     return torch.randint(0, 2, (n,), generator=generator).double()
-
-
-def _seeded(seed: int, device: torch.device, fn: Callable[[], torch.Tensor]) -> torch.Tensor:
-    """``fn()`` under the global random state ``seed`` (restored afterwards)."""
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        return fn()
 
 
 @torch.no_grad()
@@ -84,8 +77,8 @@ def pair_images(
             w = lerp(w0.double(), w1.double(), s).to(w0.dtype)
             return lambda: game.render_w(G, w)
 
-    a = _seeded(noise_seed, device, at(tt))
-    b = _seeded(noise_seed, device, at(tt + epsilon))
+    a = with_fixed_noise(device, at(tt), noise_seed)
+    b = with_fixed_noise(device, at(tt + epsilon), noise_seed)
     return a, b
 
 

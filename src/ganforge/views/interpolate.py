@@ -84,7 +84,9 @@ def _ends(ends, rows: int) -> int:
     return n0
 
 
-def w_walk(game, G: torch.nn.Module, rows: int = 8, steps: int = 10, seed: int = 0, ends=None):
+def w_walk(
+    game, G: torch.nn.Module, rows: int = 8, steps: int = 10, seed: int = 0, ends=None
+) -> Walk:
     """A lerp walk in W between the ws of two draws (or of latent files ``ends``)."""
     if steps < 2:
         raise ConfigError(f"bad --steps {steps}: a walk needs at least 2 steps")

@@ -23,7 +23,6 @@ same down each column (as in the source row A).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import GanforgeError
+from ganforge.latent_file import with_fixed_noise
 
 BLOCKS = ("coarse", "middle", "fine")
 
@@ -53,12 +53,6 @@ class MixGrid:
     ws: dict[tuple[str, int], torch.Tensor]
 
 
-def _seeded(seed: int, fn: Callable[[], torch.Tensor]) -> torch.Tensor:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return fn()
-
-
 @torch.no_grad()
 def mixing_grid(
     game, G: nn.Module, rows: int = 4, cols: int = 4, seed: int = 0, device: str = "cpu"
@@ -73,7 +67,8 @@ def mixing_grid(
     ws_a, ws_b = game.to_w(G, a), game.to_w(G, b)
 
     def render(ws: torch.Tensor) -> torch.Tensor:
-        return _seeded(seed, lambda: game.render_w(G, ws)).float().clamp(-1, 1).cpu()
+        out = with_fixed_noise(torch.device(device), lambda: game.render_w(G, ws), seed)
+        return out.float().clamp(-1, 1).cpu()
 
     img_a, img_b = render(ws_a), render(ws_b)
     if img_a.dim() != 4:
