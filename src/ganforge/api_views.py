@@ -48,7 +48,7 @@ def gif_frames(path: str | Path) -> int:
 def interpolate(
     run: str | Path,
     steps: int = 10,
-    mode: str = "slerp",
+    mode: str | None = None,
     classes: list[int] | None = None,
     rows: int = 8,
     seed: int = 0,

@@ -84,7 +84,7 @@ def _cmd_interpolate(args) -> int:
     png, gif = api_views.interpolate(
         args.run,
         steps=args.steps,
-        mode=args.mode or ("lerp" if args.space == "w" else "slerp"),
+        mode=args.mode,
         classes=classes,
         rows=args.rows,
         seed=args.seed,

@@ -226,7 +226,7 @@ def write_walk(
 def interpolate(
     run: LoadedRun,
     steps: int = 10,
-    mode: str = "slerp",
+    mode: str | None = None,
     classes: list[int] | None = None,
     rows: int = 8,
     seed: int = 0,
@@ -236,16 +236,18 @@ def interpolate(
 ) -> tuple[Path, Path]:
     """Write a walk of a loaded run's generator (EMA weights if present) as a PNG and a GIF.
 
+    ``mode`` defaults to slerp in z, lerp in w (the only walk there).
     ``out`` names the PNG; the GIF goes next to it with the suffix ``.gif``. By default both
     are ``RUN/interpolate-<mode>``, ``RUN/interpolate-w`` or ``RUN/interpolate-classes-a-b``.
     """
     if space not in ("z", "w"):
         raise ConfigError(f"bad --space {space!r}: choose z or w")
+    mode = mode or ("lerp" if space == "w" else "slerp")
     if space == "w":
-        if mode != "lerp" or classes:
-            raise ConfigError("a walk in W is a lerp of styles: drop --mode slerp and --classes")
         if "w" not in run.game.latent_spaces():
             raise ConfigError("--space w needs a style-based run (stylegan); this one has z only")
+        if mode != "lerp" or classes:
+            raise ConfigError("a walk in W is a lerp of styles: drop --mode slerp and --classes")
         walk = w_walk(run.game, run.G, rows, steps, seed, ends)
     else:
         walk = walk_inputs(run.game, rows, steps, mode, seed, classes, ends)
