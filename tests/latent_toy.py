@@ -105,3 +105,12 @@ class LinearGame(Game):
 
     def render_w(self, G, ws):
         return self.image(ws[:, 0])
+
+
+class NoisyLinearGame(LinearGame):
+    """:class:`LinearGame` whose synthesis adds fresh noise from the global RNG at each call,
+    as a StyleGAN synthesis with random per-layer noise does."""
+
+    def render_w(self, G, ws):
+        image = super().render_w(G, ws)
+        return image + 0.5 * torch.randn(image.shape, dtype=image.dtype)

@@ -19,7 +19,7 @@ from ganforge.metrics import perceptual, ppl
 from ganforge.training.loaded_run import load_run
 from ganforge.views import interpolate as interp
 from ganforge.views.mix import mix_ws, mixing_grid
-from latent_toy import LAYERS, LinearGame, ToyStyleGame
+from latent_toy import LAYERS, LinearGame, NoisyLinearGame, ToyStyleGame
 
 TINY = {"g_width": 8, "d_width": 8, "batch_size": 8, "report": False, "sample_every": 1000}
 
@@ -69,6 +69,16 @@ def test_ppl_lerp_in_w_of_a_linear_generator_is_its_closed_form():
     """G(w) = A w, w = M z, squared pixel distance (mean over P pixels): every pair's path
     length is |A M (z1 - z0)|^2 / P, whatever t."""
     game, n = LinearGame(), 200
+    d = ppl.path_lengths(game, game.G, perceptual.pixel_distance, n, "w", "full", batch_size=n)
+    z0, z1, _ = _pairs(game, n, "full")
+    closed = ((z1 - z0) @ game.M.T @ game.A.T).pow(2).sum(1) / game.A.shape[0]
+    torch.testing.assert_close(d, closed, rtol=1e-6, atol=0)
+
+
+def test_ppl_holds_a_generators_random_noise_fixed_between_the_ends_of_a_pair():
+    """A synthesis drawing fresh noise at each call sees the same noise at both ends: the
+    path lengths stay the closed form instead of noise / eps^2 (~1e7)."""
+    game, n = NoisyLinearGame(), 50
     d = ppl.path_lengths(game, game.G, perceptual.pixel_distance, n, "w", "full", batch_size=n)
     z0, z1, _ = _pairs(game, n, "full")
     closed = ((z1 - z0) @ game.M.T @ game.A.T).pow(2).sum(1) / game.A.shape[0]
@@ -295,6 +305,25 @@ def test_project_in_z_for_a_plain_run_and_sample_its_latent(runs, cli, tmp_path)
     assert rc == 2 and "go together" in one_line(err)
     rc, _, err = cli("sample", plain, "--latent", facts["latent"], "--n", 3)
     assert rc == 2 and "drop --n" in one_line(err)
+
+
+def test_rgb_run_projects_and_refuses_a_grayscale_image(cli, tmp_path):
+    folder = tmp_path / "rgb"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(16):
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), "RGB").save(
+            folder / f"{i}.png"
+        )
+    run = tmp_path / "run"
+    api.train("gan", run, dataset=f"folder:{folder}", image_size=8, channels=3, steps=1, **TINY)
+    rc, out, err = cli("project", run, folder / "3.png", "--steps", 5, "--json")
+    assert rc == 0, err
+    with Image.open(json.loads(out)["projection"]) as im:
+        assert im.mode == "RGB"
+    Image.new("L", (8, 8)).save(tmp_path / "gray.png")
+    rc, _, err = cli("project", run, tmp_path / "gray.png", "--steps", 2)
+    assert rc == 2 and "is a L image; this run makes 3-channel images" in one_line(err)
 
 
 @pytest.mark.parametrize(
