@@ -126,6 +126,8 @@ def test_ppl_refuses_w_on_a_run_without_styles(runs, cli):
     assert rc == 2 and "PPL in W is not possible" in one_line(err)
     rc, _, err = cli("eval", runs[1], "--metrics", "fid", "--ppl-samples", "10")
     assert rc == 2 and "only with --metrics ppl" in one_line(err)
+    rc, _, err = cli("eval", runs[1], "--metrics", "ppl", "--ppl-samples", "0")
+    assert rc == 2 and "bad PPL sample count 0" in one_line(err)
 
 
 def test_eval_ppl_in_w_and_z_records_the_distance(style, cli):

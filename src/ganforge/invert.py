@@ -7,10 +7,10 @@ Minimise over the latent v (and G's noise maps n_i, when the game exposes them)
     L = d(G(v + sigma(t) e), x) + lambda_pix |G(v + sigma(t) e) - x|^2_mean
         + lambda_noise sum_i sum_{scales} ( mean(n * roll_x(n))^2 + mean(n * roll_y(n))^2 ),
 
-with d the perceptual distance (:mod:`ganforge.metrics.perceptual`), e ~ N(0, I) fresh at each
-step, and Adam(beta 0.9, 0.999) at the projector's learning rate
-lr(t) = lr0 * min(1, (1 - t) / 0.25)-cosine ramp-down * min(1, t / 0.05) ramp-up,
-t = step / steps. Latent noise sigma(t) = s * 0.05 * max(0, 1 - t / 0.75)^2.
+with d the perceptual distance (:mod:`ganforge.metrics.perceptual`), lambda_pix = 1,
+e ~ N(0, I) fresh at each step, and Adam(beta 0.9, 0.999) at the projector's learning rate
+lr(t) = 0.1 * (0.5 - 0.5 cos(pi min(1, (1 - t) / 0.25))) * min(1, t / 0.05), t = step / steps.
+Latent noise sigma(t) = s * 0.05 * max(0, 1 - t / 0.75)^2.
 
 - ``w`` space (style-based runs): v starts at the average w of 10,000 mapped z and s is their
   spread, sqrt(E|w - w_avg|^2); v is one w broadcast to every layer, or one per layer

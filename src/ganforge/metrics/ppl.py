@@ -171,7 +171,9 @@ def run_ppl(run, options: dict[str, Any], seed: int = 0) -> tuple[float, dict[st
     spaces = run.game.latent_spaces()
     space = options.get("space") or ("w" if "w" in spaces else "z")
     sampling = options.get("sampling") or "full"
-    n = options.get("samples") or (REFERENCE_SAMPLES if run.device.type == "cuda" else CPU_SAMPLES)
+    n = options.get("samples")
+    if n is None:
+        n = REFERENCE_SAMPLES if run.device.type == "cuda" else CPU_SAMPLES
     check_options(run.game, space, sampling, n)
     spec = options.get("distance") or extractor_for_dataset(run.cfg.dataset)
     distance = load_distance(spec, run.device)
