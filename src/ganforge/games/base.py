@@ -111,7 +111,9 @@ class Game(nn.Module):
 
     def render_w(self, G: nn.Module, ws: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] that ``G``'s synthesis network makes of per-layer styles ``ws``
-        (B, num_ws, w_dim); style-based games only."""
+        (B, num_ws, w_dim); style-based games only. Differentiable in ``ws`` and in the
+        :meth:`noise_buffers` (``ganforge project`` optimises through it): samplers call it
+        under ``torch.no_grad``; it must not switch gradients off itself."""
         raise ConfigError("this run has no intermediate latent w: use the z space")
 
     def style_layers(self) -> dict[str, slice]:
