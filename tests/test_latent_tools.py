@@ -16,10 +16,12 @@ from ganforge import api, api_latent
 from ganforge.games import GAMES, AdversarialGame
 from ganforge.invert import learning_rate, noise_regularizer
 from ganforge.metrics import perceptual, ppl
+from ganforge.recipes import RECIPES
 from ganforge.training.loaded_run import load_run
 from ganforge.views import interpolate as interp
 from ganforge.views.mix import mix_ws, mixing_grid
 from latent_toy import LAYERS, LinearGame, NoisyLinearGame, ToyStyleGame
+from robust_util import tiny_folder
 
 TINY = {"g_width": 8, "d_width": 8, "batch_size": 8, "report": False, "sample_every": 1000}
 
@@ -361,3 +363,26 @@ def test_projector_schedule_and_noise_regulariser():
     white = torch.randn(1, 1, 64, 64, generator=torch.Generator().manual_seed(0))
     assert float(noise_regularizer([white])) < 0.01
     assert api_latent.project.__doc__
+
+
+# ------------------------------------------------------------- the real style-based recipe
+@pytest.mark.skipif("stylegan" not in RECIPES, reason="the stylegan recipe is not on this branch")
+def test_latent_tools_on_the_stylegan_recipe(cli, tmp_path):
+    """After the merge: mix, PPL in W, walks in W, projection (through the game's differentiable
+    render_w and its noise maps) and its latent file on a tiny stylegan run."""
+    folder = tiny_folder(tmp_path / "gray", n=16, size=16)
+    run = tmp_path / "sg"
+    small = ["--set=z_dim=16", "--set=g_width=8", "--set=d_width=8", "--set=mapping_layers=2"]
+    rc, _, err = cli("train", "stylegan", "--dataset", f"folder:{folder}", "--image-size", 16,
+                     "--channels", 1, "--steps", 2, "--batch-size", 8, "--out", run,
+                     "--set", "report=false", *small)  # fmt: skip
+    assert rc == 0, err
+    assert cli("mix", run, "--rows", 1, "--cols", 2)[0] == 0
+    rc, out, err = cli("eval", run, "--metrics", "ppl", "--ppl-samples", 20)
+    assert rc == 0 and "space w" in out, err
+    assert cli("interpolate", run, "--space", "w", "--rows", 1, "--steps", 3)[0] == 0
+    rc, out, err = cli("project", run, folder / "img003.png", "--steps", 10, "--json")
+    assert rc == 0, err
+    assert json.loads(out)["noise_maps"] > 0  # the game exposes its constant noise maps
+    rc, _, err = cli("sample", run, "--latent", json.loads(out)["latent"])
+    assert rc == 0, err
