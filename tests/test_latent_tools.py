@@ -238,6 +238,12 @@ def test_walk_in_w_ends_at_the_two_samples(style, cli):
     assert (style / "interpolate-w.png").is_file() and (style / "interpolate-w.gif").is_file()
 
 
+def test_z_walk_of_a_game_that_describes_no_classes():
+    """A game whose describe() has no num_classes (progan's) walks in z as any other."""
+    walk = interp.walk_inputs(LinearGame(), rows=2, steps=3, mode="lerp")
+    assert walk.inputs.shape == (6, 5)
+
+
 def test_walk_in_w_refused_without_styles_or_with_slerp(style, runs, cli):
     rc, _, err = cli("interpolate", runs[1], "--space", "w")
     assert rc == 2 and "style-based run" in one_line(err)

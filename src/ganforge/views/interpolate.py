@@ -133,7 +133,7 @@ def walk_inputs(
         rows = _ends(ends, rows)
         start, z1 = dict(ends[0]), ends[1]["z"]
         z0 = start["z"]
-    num_classes = game.describe()["num_classes"]
+    num_classes = game.describe().get("num_classes", 0)
     ts = [k / (steps - 1) for k in range(steps)]
     if classes:
         if not num_classes:
