@@ -94,6 +94,9 @@ class LinearGame(Game):
     def latent_spaces(self):
         return ("z", "w")
 
+    def g_input(self, inputs):
+        return inputs["z"]
+
     def image(self, v: torch.Tensor) -> torch.Tensor:
         return (v @ self.A.T).view(-1, 1, self.side, self.side)
 
