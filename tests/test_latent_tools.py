@@ -130,6 +130,9 @@ def test_ppl_refuses_w_on_a_run_without_styles(runs, cli):
     assert rc == 2 and "only with --metrics ppl" in one_line(err)
     rc, _, err = cli("eval", runs[1], "--metrics", "ppl", "--ppl-samples", "0")
     assert rc == 2 and "bad PPL sample count 0" in one_line(err)
+    np.save("x.npy", np.zeros((4, 1, 8, 8), np.float32))
+    rc, _, err = cli("eval", "x.npy", "--metrics", "ppl")
+    assert rc == 2 and "evaluate a run, not images" in one_line(err)
 
 
 def test_eval_ppl_in_w_and_z_records_the_distance(style, cli):
@@ -290,6 +293,16 @@ def test_project_beats_the_mean_image_and_its_latent_round_trips(style, cli, tmp
     assert rc == 0, err
     rc, _, err = cli("project", style, tmp_path / "t.png", "--steps", 2, "--out", tmp_path / "p")
     assert rc == 2 and "not empty" in one_line(err)  # an earlier projection is never replaced
+
+
+def test_project_per_layer_finds_one_w_per_layer(style, tmp_path):
+    run = load_run(style, device="cpu")
+    _target_png(run.game, run.G, tmp_path / "t.png")
+    facts = api_latent.project(run, tmp_path / "t.png", 30, tmp_path / "p", per_layer=True)
+    latent = torch.load(facts["latent"], weights_only=True)
+    assert latent["space"] == "w" and latent["latent"].shape == (1, 6, 8)
+    assert not torch.allclose(latent["latent"][0, 0], latent["latent"][0, 5])
+    assert facts["per_layer"] and len(latent["noise"]) == 1
 
 
 def test_project_in_z_for_a_plain_run_and_sample_its_latent(runs, cli, tmp_path):
