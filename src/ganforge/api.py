@@ -116,6 +116,7 @@ def evaluate_with_info(
     which: str = "latest",
     raw: bool = False,
     device: str = "auto",
+    ppl: dict[str, Any] | None = None,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """(scores, info) of a run (a folder or a :class:`LoadedRun`: ``n`` samples of its
     generator) or a .npy of images against ``dataset``'s ``split``; see
@@ -124,7 +125,8 @@ def evaluate_with_info(
     The Fréchet distance (Heusel et al. 2017) is biased upwards by about tr(Σ)/N for N
     samples, so FD on fewer than ``MIN_SAMPLES`` (2048) samples is refused unless
     ``allow_small`` (then ``info["fid_warning"]`` says so). ``labels`` (requested classes for
-    ``cas``) belong to a .npy; ``which``, ``raw`` and ``device`` to a run.
+    ``cas``) belong to a .npy; ``which``, ``raw``, ``device`` and the ``ppl`` options (space,
+    sampling, samples, distance; :func:`ganforge.metrics.ppl.run_ppl`) to a run.
     """
     wanted = parse_metrics(metrics)
     if n < 2:
@@ -133,6 +135,8 @@ def evaluate_with_info(
     is_run = isinstance(run, LoadedRun) or Path(run).is_dir()
     if is_run and labels is not None:
         raise GanforgeError("--labels belong to a .npy TARGET; a run draws its own classes")
+    if not is_run and any(v is not None for v in (ppl or {}).values()):
+        raise GanforgeError("the --ppl-* options belong to a run; TARGET is a .npy file")
     if not is_run and (which != "latest" or raw):
         raise GanforgeError("--best and --raw choose how a run samples; TARGET is a .npy file")
     if "fid" in wanted and is_run and n < MIN_SAMPLES and not allow_small:
@@ -142,7 +146,7 @@ def evaluate_with_info(
         )
     if is_run:
         loaded = run if isinstance(run, LoadedRun) else load_run(run, device, which)
-        result = evaluate_run(loaded, dataset, wanted, n, features, seed, raw, split)
+        result = evaluate_run(loaded, dataset, wanted, n, features, seed, raw, split, ppl)
     else:
         result = evaluate_npy(run, dataset, wanted, features, seed, labels, split)
     info = result.pop("info")
