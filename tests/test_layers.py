@@ -31,7 +31,8 @@ LAYERS = {
     + ("penalties", "augment", "conditioning", "recipe_base", "recipes", "recipes_*"),
     1: ("data", "models", "games", "rejection"),
     2: ("training",),
-    3: ("metrics", "views", "export", "pagecheck", "translate", "run_hooks", "study", "lab", "toy"),
+    3: ("metrics", "views", "export", "pagecheck", "translate", "run_hooks", "study", "lab", "toy")
+    + ("superres_hooks",),
     4: ("api", "api_*"),
     5: ("cli", "cli_*", "__main__", "__init__"),
 }

@@ -9,12 +9,15 @@ from ganforge.games.adversarial import AdversarialGame
 from ganforge.games.base import Game
 from ganforge.games.cyclegan import CycleGANGame
 from ganforge.games.pix2pix import Pix2PixGame
+from ganforge.games.superres import SRGANGame, SRResNetGame
 
 # name -> factory(cfg, shape, num_classes, shard)
 GAMES: dict[str, Callable[..., Game]] = {
     "adversarial": AdversarialGame,
     "pix2pix": Pix2PixGame,
     "cyclegan": CycleGANGame,
+    "srresnet": SRResNetGame,
+    "srgan": SRGANGame,
 }
 
 
@@ -31,4 +34,13 @@ def build_game(
     return GAMES[cfg.game](cfg, shape, num_classes, shard)
 
 
-__all__ = ["GAMES", "AdversarialGame", "CycleGANGame", "Game", "Pix2PixGame", "build_game"]
+__all__ = [
+    "GAMES",
+    "AdversarialGame",
+    "CycleGANGame",
+    "Game",
+    "Pix2PixGame",
+    "SRGANGame",
+    "SRResNetGame",
+    "build_game",
+]
