@@ -15,6 +15,7 @@ from ganforge.data import sources
 from ganforge.data import toy as toy_data
 from ganforge.errors import GanforgeError
 from ganforge.lab import EXPERIMENTS, run_experiment
+from ganforge.metrics.superres_eval import evaluate_superres
 from ganforge.recipes import RECIPES, Recipe
 from ganforge.run_dir import result_folder
 
@@ -158,12 +159,20 @@ def translate(
 def translation_scores(
     run: str | Path | LoadedRun, n: int = 0, device: str = "auto"
 ) -> dict[str, Any]:
-    """Scores of a pix2pix (L1, PSNR, SSIM) or CycleGAN (class accuracy, cycle error) run on
-    its dataset's test split, ``n`` images (0 = all)."""
+    """Scores of a pix2pix (L1, PSNR, SSIM), CycleGAN (class accuracy, cycle error) or
+    super-resolution (PSNR, SSIM, FD beside bicubic) run on its dataset's test split, ``n``
+    images (0 = all)."""
     from ganforge.metrics.translation import evaluate_run
     from ganforge.training.loaded_run import LoadedRun, load_run
 
     if n < 0:
         raise GanforgeError(f"bad --n {n}: must be >= 0")
     loaded = run if isinstance(run, LoadedRun) else load_run(run, device=device)
-    return evaluate_run(loaded, n)
+    return SCORERS.get(loaded.cfg.game, evaluate_run)(loaded, n)
+
+
+# game -> its scorer (run, n) -> scores; games not listed use metrics.translation.evaluate_run
+SCORERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "srresnet": evaluate_superres,
+    "srgan": evaluate_superres,
+}

@@ -10,12 +10,14 @@ import torch
 from PIL import Image
 
 from ganforge.data.folder import IMAGE_SUFFIXES, list_images, load_image
+from ganforge.config_superres import SR_GAMES
 from ganforge.errors import GanforgeError, a_or_an
 
 DIRECTIONS = ("AtoB", "BtoA")
 
 
-def _inputs(path: Path) -> list[Path]:
+def input_files(path: Path) -> list[Path]:
+    """The image files of ``path``: the file itself, or every image under the folder."""
     if path.is_dir():
         files = list_images(path)
         if not files:
@@ -40,11 +42,12 @@ def translate_files(
     if not game.translates():
         raise GanforgeError(
             f"{run.path} is {a_or_an(run.cfg.game)} run: only pix2pix and cyclegan runs translate"
+            + (" (super-resolution runs: ganforge upscale)" if run.cfg.game in SR_GAMES else "")
         )
     if direction not in DIRECTIONS:
         raise GanforgeError(f"bad --direction {direction!r}: use AtoB or BtoA")
     root = Path(inputs)
-    files = _inputs(root)
+    files = input_files(root)
     shape = game.data_shape
     channels = shape[0] // 2 if run.cfg.game == "pix2pix" else shape[0]
     size = shape[-1]
