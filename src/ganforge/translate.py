@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganforge.data.folder import IMAGE_SUFFIXES, list_images, load_image
 from ganforge.config_superres import SR_GAMES
+from ganforge.data.folder import IMAGE_SUFFIXES, list_images, load_image
 from ganforge.errors import GanforgeError, a_or_an
 
 DIRECTIONS = ("AtoB", "BtoA")
