@@ -67,13 +67,16 @@ class SuperResSetup(Hook):
         game = loop.game
         if not isinstance(game, SRGANGame):
             return
-        if loop.cfg.content_loss == "features":
-            self.phi = content_features(loop.device)
-            game.set_features(self.phi.forward)  # a function, not a submodule
-        if self.init_from and loop.step == 0:
-            copy_generator(self.init_from, game.G, loop.cfg)
-            if loop.ema is not None:
-                loop.ema.module.load_state_dict(game.G.state_dict())
+        # building nets draws from torch's RNG: a resumed run (RNG restored from its
+        # checkpoint) and a fresh one must see the same draws in their steps
+        with torch.random.fork_rng(devices=[]):
+            if loop.cfg.content_loss == "features":
+                self.phi = content_features(loop.device)
+                game.set_features(self.phi.forward)  # a function, not a submodule
+            if self.init_from and loop.step == 0:
+                copy_generator(self.init_from, game.G, loop.cfg)
+                if loop.ema is not None:
+                    loop.ema.module.load_state_dict(game.G.state_dict())
 
 
 def copy_generator(run: str | Path, G: nn.Module, cfg: Config) -> None:

@@ -4,7 +4,8 @@ On the dataset's test split, the targets y, their bicubic downscales x (as in tr
 two upscales of x: the run's G(x) and plain bicubic interpolation (the baseline of the paper's
 table 2). Each upscale gets, against the targets, on the [0, 1] scale:
 
-- PSNR = 10 log10(1 / MSE) and SSIM (Wang et al. 2004) per image, averaged
+- PSNR = 10 log10(1 / MSE) and SSIM (Wang et al. 2004; 11 x 11 Gaussian window, shrunk to
+  the largest odd side that fits images under 11 px) per image, averaged
   (:mod:`ganforge.metrics.translation`);
 - FD: the Fréchet distance (Heusel et al. 2017, arXiv:1706.08500) between the feature
   statistics of the upscales and of the targets, in the shipped Fashion-MNIST extractor's
@@ -37,7 +38,9 @@ def _unit01(x: Tensor) -> Tensor:
 def image_scores(pred: Tensor, target: Tensor) -> dict[str, float]:
     """Mean PSNR (dB) and SSIM of ``pred`` vs ``target``, both (N, C, H, W) in [-1, 1]."""
     p, t = _unit01(pred), _unit01(target)
-    return {"psnr": float(psnr(p, t).mean()), "ssim": float(ssim(p, t).mean())}
+    side = min(p.shape[-2:])
+    window = min(11, side - (1 - side % 2))  # the 11 px window, shrunk to fit small images
+    return {"psnr": float(psnr(p, t).mean()), "ssim": float(ssim(p, t, window=window).mean())}
 
 
 @torch.no_grad()

@@ -15,7 +15,7 @@ channel c at position (2i + a, 2j + b) is input channel 4c + 2a + b at (i, j).
 Discriminator: conv3x3-LReLU, then pairs (conv3x3 stride 1, conv3x3 stride 2) with BN and
 LeakyReLU(0.2) at widths w, 2w, 4w, 8w, a dense layer of 16w units (the paper's 1024 for
 w = 64), LeakyReLU and one logit. The paper has four stride-2 convolutions for 96 px inputs
-(96 -> 6); here there are as many as halve the side down to 4-7 px, at most four (28 px: three).
+(96 -> 6); here there are as many as halve the side down to 4-7 px, at most four (28 px: two).
 """
 
 from __future__ import annotations
