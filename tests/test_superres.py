@@ -228,6 +228,12 @@ def test_srresnet_then_srgan_from_it_report_eval_and_upscale(cli, tmp_path):
     assert rc == 2 and "does not exist" in err
     rc, _, err = cli("translate", run, "--input", inputs, "--out", tmp_path / "t")
     assert rc == 2 and "ganforge upscale" in err
+    # G takes images: export and sample are refused with the command to use instead
+    for args in (["export", run, "--format", "onnx", "--out", tmp_path / "g.onnx"],
+                 ["sample", run, "--n", "4", "--out", tmp_path / "s.npy"]):  # fmt: skip
+        rc, _, err = cli(*args)
+        assert rc == 2 and "has no latent samples: use `ganforge upscale" in err
+        assert len(err.strip().splitlines()) == 1
 
 
 def test_wasserstein_srgan_on_a_folder_resumes_byte_identical(cli, tmp_path):
