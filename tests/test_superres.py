@@ -157,6 +157,20 @@ def test_wasserstein_variant_uses_the_gradient_penalty_and_no_batchnorm():
     assert torch.allclose(logs["g_adv"], -game.D(step.fakes[2]).mean())
 
 
+def test_recipes_follow_the_paper():
+    base = make_config("srresnet")
+    paper = {"sr_blocks": 16, "g_width": 64, "g_norm": "batch", "lr_g": 1e-4, "beta1": 0.9}
+    assert {k: getattr(base, k) for k in paper} == {**paper}
+    gan = make_config("srgan")
+    assert (gan.adv_weight, gan.content_loss, gan.lr_d, gan.loss) == (
+        1e-3,
+        "features",
+        1e-4,
+        "non-saturating",
+    )
+    assert base.dataset == gan.dataset == "fmnist-sr4"
+
+
 def test_config_refuses_keys_that_cannot_act():
     with pytest.raises(ConfigError, match="'content_loss' has no effect"):
         make_config("srresnet", {"content_loss": "mse"})
@@ -166,6 +180,11 @@ def test_config_refuses_keys_that_cannot_act():
         make_config("srresnet", {"loss": "wasserstein"})
     with pytest.raises(ConfigError, match="'adv_weight' has no effect"):
         make_config("pix2pix", {"adv_weight": 0.1})
+    for key, value in (("d_width", 8), ("lr_d", 1e-3), ("spectral_norm", True)):
+        with pytest.raises(ConfigError, match=f"'{key}' has no effect with game=srresnet"):
+            make_config("srresnet", {key: value})
+    with pytest.raises(ConfigError, match="'conditioning' has no effect with game=srgan"):
+        make_config("srgan", {"conditioning": "concat"})
     with pytest.raises(ConfigError, match="needs arch=srresnet"):
         make_config("srgan", {"arch": "dcgan"})
     cfg = make_config("srgan", {"dataset": "fashion-mnist"})

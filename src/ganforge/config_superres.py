@@ -48,15 +48,26 @@ IDLE_UNLESS: dict[str, tuple[Any, str]] = {
 }
 
 
+# keys of the discriminator, which srresnet does not have
+_D_KEYS = ("loss", "d_steps", "d_width", "d_norm", "lr_d", "label_smoothing", "spectral_norm")
+
+
 def check_superres(cfg: Any) -> None:
-    """Cross-field rules of the super-resolution games."""
+    """Cross-field rules of the super-resolution games: arch=srresnet, no label conditioning,
+    and no discriminator keys for srresnet (it has no D)."""
     if not _sr(cfg):
         return
     if cfg.arch != "srresnet":
         raise ConfigError(f"game={cfg.game} needs arch=srresnet (got arch={cfg.arch})")
-    if cfg.game == "srresnet":  # no discriminator: its keys cannot act
-        for key, default in (("d_steps", 1), ("loss", "non-saturating")):
-            if getattr(cfg, key) != default:
+    if cfg.conditioning != "none":
+        raise ConfigError(
+            f"'conditioning' has no effect with game={cfg.game} (G is conditioned on the "
+            "low-resolution image); remove --set conditioning=..."
+        )
+    if cfg.game == "srresnet":
+        defaults = type(cfg)()
+        for key in _D_KEYS:
+            if getattr(cfg, key) != getattr(defaults, key):
                 raise ConfigError(
                     f"'{key}' has no effect with game=srresnet (no discriminator, MSE only); "
                     f"remove --set {key}=... or use game=srgan"

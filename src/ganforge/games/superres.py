@@ -40,6 +40,7 @@ from ganforge.data.superres import bicubic_upscale, downscale, scale_of
 from ganforge.errors import ConfigError, DataError, GanforgeError
 from ganforge.games.base import DStep, Game, Logs
 from ganforge.losses import get_loss
+from ganforge.models.layers import apply_spectral_norm
 from ganforge.models.srresnet import SRDiscriminator, SRResNet, upscale_steps
 from ganforge.penalties import gradient_penalty
 
@@ -174,7 +175,8 @@ class SRGANGame(SRResNetGame):
         norm = self.cfg.d_norm
         if self.cfg.loss == "wasserstein" and norm == "batch":
             norm = "none"  # BN mixes the samples a gradient penalty treats one by one
-        return SRDiscriminator(self.c, self.size, self.cfg.d_width, norm)
+        d = SRDiscriminator(self.c, self.size, self.cfg.d_width, norm)
+        return apply_spectral_norm(d) if self.cfg.spectral_norm else d
 
     def set_features(self, fn: Features) -> None:
         """The content loss's feature map phi (images in [-1, 1] -> activations)."""
