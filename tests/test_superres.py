@@ -222,6 +222,13 @@ def test_srresnet_then_srgan_from_it_report_eval_and_upscale(cli, tmp_path):
     b = ckpt.load_checkpoint(ckpt.latest_checkpoint(run / "checkpoints"))["models"]["G"]
     convs = [k for k in a if k.endswith("weight") and a[k].dim() == 4]
     assert convs and all(torch.equal(a[k], b[k]) for k in convs)
+    bad = tmp_path / "nothing"
+    rc, _, err = cli(
+        "train", "srgan", "--steps", "1", *TINY, *TINY_D, *QUIET,
+        "--set", f"init_from={bad}", "--out", tmp_path / "bad",
+    )  # fmt: skip
+    assert rc == 2 and f"init_from={bad}: {bad} is not a run directory" in err
+    assert len(err.strip().splitlines()) == 1
     rc, out, err = cli("translate", run, "--eval", "--n", "32")
     assert rc == 0, err
     scores = json.loads(out.strip().splitlines()[-1])

@@ -81,7 +81,10 @@ class SuperResSetup(Hook):
 
 def copy_generator(run: str | Path, G: nn.Module, cfg: Config) -> None:
     """G's weights from the run folder ``run`` (an srresnet or srgan run of the same size)."""
-    src = load_run(run, device="cpu")
+    try:
+        src = load_run(run, device="cpu")
+    except GanforgeError as exc:
+        raise GanforgeError(f"init_from={run}: {exc}") from None
     if src.cfg.game not in ("srresnet", "srgan"):
         raise GanforgeError(
             f"init_from={run} is a {src.cfg.game} run: it needs a srresnet (or srgan) run"

@@ -77,10 +77,12 @@ def evaluate_superres(run: Any, n: int = 0) -> dict[str, Any]:
     pred = upscale_all(run.G, x, run.device)
     bicubic = bicubic_upscale(x, game.scale)
     features, why = None, ""
-    if tuple(y.shape[1:]) == FD_SHAPE:
-        features = load_feature_extractor("fashion-mnist").features
-    else:
+    if tuple(y.shape[1:]) != FD_SHAPE:
         why = f"FD needs 1x28x28 images for the shipped extractor, these are {tuple(y.shape[1:])}"
+    elif len(y) < 2:
+        why = "FD needs at least 2 images (a covariance)"
+    else:
+        features = load_feature_extractor("fashion-mnist").features
     out: dict[str, Any] = {"game": cfg.game, "scale": game.scale, "test_images": int(len(y))}
     out.update(sr_scores(pred, bicubic, y, features))
     if why:
