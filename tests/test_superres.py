@@ -180,7 +180,7 @@ def test_config_refuses_keys_that_cannot_act():
         make_config("srresnet", {"loss": "wasserstein"})
     with pytest.raises(ConfigError, match="'adv_weight' has no effect"):
         make_config("pix2pix", {"adv_weight": 0.1})
-    for key, value in (("d_width", 8), ("lr_d", 1e-3), ("spectral_norm", True)):
+    for key, value in (("d_norm", "none"), ("lr_d", 1e-3), ("spectral_norm", True)):
         with pytest.raises(ConfigError, match=f"'{key}' has no effect with game=srresnet"):
             make_config("srresnet", {key: value})
     with pytest.raises(ConfigError, match="'conditioning' has no effect with game=srgan"):
