@@ -91,6 +91,14 @@ def test_bicubic_downscale_makes_8bit_inputs_of_a_quarter_side():
     ]
 
 
+@pytest.mark.parametrize("dataset, side", [("fmnist-sr4", 7), ("fmnist-sr2", 14)])
+def test_builtin_tasks_pair_28px_targets_with_their_downscales(dataset, side):
+    game = _game("srresnet", size=28, dataset=dataset)
+    x, y = game.pair(_batch(size=28)[0])
+    assert x.shape == (4, 1, side, side) and y.shape == (4, 1, 28, 28)
+    assert game.G(x).shape == y.shape
+
+
 def test_sr_folder_needs_a_side_divisible_by_the_factor(tmp_path):
     folder = tmp_path / "imgs"
     folder.mkdir()
