@@ -191,6 +191,8 @@ def test_config_refuses_keys_that_cannot_act():
     for key, value in (("d_norm", "none"), ("lr_d", 1e-3), ("spectral_norm", True)):
         with pytest.raises(ConfigError, match=f"'{key}' has no effect with game=srresnet"):
             make_config("srresnet", {key: value})
+    with pytest.raises(ConfigError, match="'eval_every' has no effect with game=srresnet"):
+        make_config("srresnet", {"eval_every": 100})
     with pytest.raises(ConfigError, match="'conditioning' has no effect with game=srgan"):
         make_config("srgan", {"conditioning": "concat"})
     with pytest.raises(ConfigError, match="needs arch=srresnet"):

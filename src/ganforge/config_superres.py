@@ -65,6 +65,11 @@ def check_superres(cfg: Any) -> None:
             f"'conditioning' has no effect with game={cfg.game} (G is conditioned on the "
             "low-resolution image); remove --set conditioning=..."
         )
+    if cfg.eval_every:
+        raise ConfigError(
+            f"'eval_every' has no effect with game={cfg.game} (FD during training samples "
+            "latents); score the run with `ganforge translate RUN --eval`"
+        )
     if cfg.game == "srresnet":
         defaults = type(cfg)()
         for key in _D_KEYS:
