@@ -51,8 +51,9 @@ def cached_data(_loaded, monkeypatch):
     monkeypatch.setattr("ganforge.training.trainer.load_dataset", cached)
 
 
-# recipes of the toy benchmark (mode coverage) and image-to-image translation, tested elsewhere
-EXTRA = ["pacgan", "unrolled", "pix2pix", "cyclegan", "stargan"]
+# recipes of the toy benchmark (mode coverage), image-to-image translation and super-resolution,
+# tested elsewhere
+EXTRA = ["pacgan", "unrolled", "pix2pix", "cyclegan", "stargan", "srresnet", "srgan"]
 
 
 def test_the_twelve_recipes_exist():

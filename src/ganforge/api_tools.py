@@ -15,6 +15,8 @@ from ganforge.data import sources
 from ganforge.data import toy as toy_data
 from ganforge.errors import GanforgeError
 from ganforge.lab import EXPERIMENTS, run_experiment
+from ganforge.metrics.stargan_eval import evaluate_stargan
+from ganforge.metrics.superres_eval import evaluate_superres
 from ganforge.recipes import RECIPES, Recipe
 from ganforge.run_dir import result_folder
 
@@ -170,16 +172,16 @@ def translate(
 def translation_scores(
     run: str | Path | LoadedRun, n: int = 0, device: str = "auto"
 ) -> dict[str, Any]:
-    """Scores of a pix2pix (L1, PSNR, SSIM), CycleGAN (class accuracy, cycle error) or StarGAN
-    (target-domain accuracy per pair, reconstruction) run on its dataset's test split, ``n``
-    images (per domain for StarGAN; 0 = all)."""
-    from ganforge.metrics.stargan_eval import evaluate_stargan
+    """Scores of a translation run on its dataset's test split, ``n`` images (per domain for
+    StarGAN; 0 = all): pix2pix (L1, PSNR, SSIM), CycleGAN (class accuracy, cycle error), StarGAN
+    (target-domain accuracy per pair, reconstruction), super-resolution (PSNR, SSIM, FD beside
+    bicubic); the scorer comes from ``SCORERS`` by the run's game."""
     from ganforge.metrics.translation import evaluate_run
 
     if n < 0:
         raise GanforgeError(f"bad --n {n}: must be >= 0")
     loaded = _translation_run(run, device)
-    return evaluate_stargan(loaded, n) if loaded.cfg.game == "stargan" else evaluate_run(loaded, n)
+    return SCORERS.get(loaded.cfg.game, evaluate_run)(loaded, n)
 
 
 def translation_table(scores: dict[str, Any]) -> str:
@@ -188,3 +190,11 @@ def translation_table(scores: dict[str, Any]) -> str:
     from ganforge.metrics.stargan_eval import score_table
 
     return score_table(scores) if scores.get("game") == "stargan" else ""
+
+
+# game -> its scorer (run, n) -> scores; games not listed use metrics.translation.evaluate_run
+SCORERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "stargan": evaluate_stargan,
+    "srresnet": evaluate_superres,
+    "srgan": evaluate_superres,
+}

@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from ganforge import cli_latent, cli_study, cli_tools, cli_views
+from ganforge import cli_latent, cli_restore, cli_study, cli_tools, cli_views
 from ganforge.cli_args import Parser, parse_classes, parse_codes
 from ganforge.config import Config, base_type
 from ganforge.errors import GanforgeError
@@ -299,7 +299,8 @@ def _cmd_eval(args) -> int:
 
 
 COMMANDS = [_add_train, _add_sample, _add_recipes, _add_data, _add_eval]
-COMMANDS += cli_tools.COMMANDS + cli_views.COMMANDS + cli_latent.COMMANDS + [cli_study.add_parser]
+COMMANDS += cli_tools.COMMANDS + cli_views.COMMANDS + cli_latent.COMMANDS + cli_restore.COMMANDS
+COMMANDS += [cli_study.add_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

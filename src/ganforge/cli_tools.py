@@ -162,7 +162,8 @@ def _add_translate(sub) -> None:
         "--eval",
         action="store_true",
         help="score on the dataset's test split (pix2pix: L1/PSNR/SSIM; CycleGAN: class, cycle; "
-        "StarGAN: target-domain accuracy per pair, reconstruction)",
+        "StarGAN: target-domain accuracy per pair, reconstruction; srresnet/srgan: PSNR/SSIM/FD "
+        "beside bicubic)",
     )
     p.add_argument("--n", type=int, default=0, help="--eval: limit the test images (0 = all)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

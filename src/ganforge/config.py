@@ -21,6 +21,7 @@ from ganforge.config_families import FamilyKeys
 from ganforge.config_field import _f
 from ganforge.config_rules import IDLE_UNLESS
 from ganforge.config_stargan import check_stargan
+from ganforge.config_superres import check_superres
 from ganforge.errors import ConfigError
 
 REJECTION = ("none", "drs")
@@ -51,9 +52,13 @@ class Config(FamilyKeys):
     game: str = _f(
         "adversarial",
         "what one D and one G step compute",
-        ("adversarial", "pix2pix", "cyclegan", "stargan"),
+        ("adversarial", "pix2pix", "cyclegan", "stargan", "srresnet", "srgan"),
     )
-    arch: str = _f("dcgan", "network family", ("mlp", "dcgan", "resnet", "unet", "toy", "stargan"))
+    arch: str = _f(
+        "dcgan",
+        "network family",
+        ("mlp", "dcgan", "resnet", "unet", "toy", "stargan", "srresnet"),
+    )
     z_dim: int = _f(100, "latent dimension", minimum=1)
     g_width: int = _f(
         64, "generator width (base channels, or first hidden size for MLPs)", minimum=1
@@ -213,6 +218,7 @@ class Config(FamilyKeys):
             if minimum is not None and value is not None and value < minimum:
                 raise ConfigError(f"bad value {value!r} for '{f.name}': must be >= {minimum}")
         self._refuse_idle_keys()
+        check_superres(self)
         if self.channels not in (0, 1, 3):
             raise ConfigError(f"bad value {self.channels} for 'channels': allowed values are 1, 3")
         augmentations.parse_policy(self.augment)

@@ -13,14 +13,17 @@ from typing import Any
 
 from ganforge.config_stargan import IDLE_UNLESS as _STARGAN_IDLE
 from ganforge.config_stargan import StarGANKeys
+from ganforge.config_superres import IDLE_UNLESS as _SUPERRES_IDLE
+from ganforge.config_superres import SuperResKeys
 
 # key -> (does it act in this config?, where it acts), merged into config_rules.IDLE_UNLESS;
 # each family module contributes its own rules here
 FAMILY_IDLE_UNLESS: dict[str, tuple[Any, str]] = {}
+FAMILY_IDLE_UNLESS.update(_SUPERRES_IDLE)
 
 
 @dataclass
-class FamilyKeys(StarGANKeys):
+class FamilyKeys(StarGANKeys, SuperResKeys):
     """All family key groups; a group is added to the bases of this class."""
 
 

@@ -9,13 +9,15 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganforge.config_superres import SR_GAMES
 from ganforge.data.folder import IMAGE_SUFFIXES, list_images, load_image
 from ganforge.errors import GanforgeError, a_or_an
 
 DIRECTIONS = ("AtoB", "BtoA")
 
 
-def _inputs(path: Path) -> list[Path]:
+def input_files(path: Path) -> list[Path]:
+    """The image files of ``path``: the file itself, or every image under the folder."""
     if path.is_dir():
         files = list_images(path)
         if not files:
@@ -64,6 +66,7 @@ def translate_files(
         raise GanforgeError(
             f"{run.path} is {a_or_an(run.cfg.game)} run: only pix2pix, cyclegan and stargan "
             "runs translate"
+            + (" (super-resolution runs: ganforge upscale)" if run.cfg.game in SR_GAMES else "")
         )
     stargan = run.cfg.game == "stargan"
     if stargan and direction is not None:
@@ -78,7 +81,7 @@ def translate_files(
     if stargan and to.lower() != "all":
         game.domain_index(to)  # an unknown domain is refused before any file is read
     root = Path(inputs)
-    files = _inputs(root)
+    files = input_files(root)
     shape = game.data_shape
     channels = shape[0] // 2 if run.cfg.game == "pix2pix" else shape[0]
     size = shape[-1]

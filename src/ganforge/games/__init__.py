@@ -10,6 +10,7 @@ from ganforge.games.base import Game
 from ganforge.games.cyclegan import CycleGANGame
 from ganforge.games.pix2pix import Pix2PixGame
 from ganforge.games.stargan import StarGANGame
+from ganforge.games.superres import SRGANGame, SRResNetGame
 
 # name -> factory(cfg, shape, num_classes, shard)
 GAMES: dict[str, Callable[..., Game]] = {
@@ -17,6 +18,8 @@ GAMES: dict[str, Callable[..., Game]] = {
     "pix2pix": Pix2PixGame,
     "cyclegan": CycleGANGame,
     "stargan": StarGANGame,
+    "srresnet": SRResNetGame,
+    "srgan": SRGANGame,
 }
 
 
@@ -40,5 +43,7 @@ __all__ = [
     "Game",
     "Pix2PixGame",
     "StarGANGame",
+    "SRGANGame",
+    "SRResNetGame",
     "build_game",
 ]
