@@ -11,11 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ganforge.config_progressive import IDLE_UNLESS as _PROGRESSIVE_IDLE
+from ganforge.config_progressive import ProgressiveKeys
+
 # key -> (does it act in this config?, where it acts), merged into config_rules.IDLE_UNLESS;
 # each family module contributes its own rules here
 FAMILY_IDLE_UNLESS: dict[str, tuple[Any, str]] = {}
 
 
 @dataclass
-class FamilyKeys:
+class FamilyKeys(ProgressiveKeys):
     """All family key groups; a group is added to the bases of this class."""
+
+
+FAMILY_IDLE_UNLESS.update(_PROGRESSIVE_IDLE)
