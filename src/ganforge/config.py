@@ -49,9 +49,13 @@ class Config(FamilyKeys):
     channels: int = _f(0, "1 (grayscale) or 3 (RGB); 0 keeps the dataset's own", minimum=0)
     # game and models
     game: str = _f(
-        "adversarial", "what one D and one G step compute", ("adversarial", "pix2pix", "cyclegan", "progressive")
+        "adversarial",
+        "what one D and one G step compute",
+        ("adversarial", "pix2pix", "cyclegan", "progressive"),
     )
-    arch: str = _f("dcgan", "network family", ("mlp", "dcgan", "resnet", "unet", "toy", "progressive"))
+    arch: str = _f(
+        "dcgan", "network family", ("mlp", "dcgan", "resnet", "unet", "toy", "progressive")
+    )
     z_dim: int = _f(100, "latent dimension", minimum=1)
     g_width: int = _f(
         64, "generator width (base channels, or first hidden size for MLPs)", minimum=1

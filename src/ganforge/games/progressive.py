@@ -55,6 +55,12 @@ class Stage(NamedTuple):
     phase: int
     images: int
 
+    @property
+    def growth(self) -> float:
+        """Levels grown, fractional during a fade: level - 1 + alpha (0 at 4x4); what the
+        metrics log shows (averaged over its interval like every logged value)."""
+        return float(self.level) if self.alpha == 1 else self.level - 1 + self.alpha
+
 
 def stage_at(images: int, phase_images: int, levels: int) -> Stage:
     """The stage after ``images`` real images with ``phase_images`` per fade and per
@@ -217,8 +223,8 @@ class ProgressiveGame(Game):
             "d_real": r_out.detach().mean(),
             "d_fake": f_out.detach().mean(),
             "drift": drift.detach(),
-            "alpha": torch.tensor(self.stage.alpha),
-            "resolution": torch.tensor(float(4 << self.stage.level)),
+            "alpha": torch.tensor(self.stage.alpha, device=real.device),
+            "growth": torch.tensor(self.stage.growth, device=real.device),
         }
         loss = loss + self.cfg.progan_drift * drift
         if self.d_penalty is not None and self.cfg.penalty_weight:

@@ -42,8 +42,12 @@ def channels_at(res: int, width: int) -> int:
 
 
 def upscale(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """Nearest-neighbour upsampling by an integer ``factor`` (each pixel a factor^2 block)."""
-    return x if factor == 1 else F.interpolate(x, scale_factor=factor, mode="nearest")
+    """Nearest-neighbour upsampling by an integer ``factor`` (each pixel a factor^2 block);
+    a broadcast and two flattens, which TorchScript and ONNX export take with a dynamic batch."""
+    if factor == 1:
+        return x
+    x = x[:, :, :, None, :, None].expand(-1, -1, -1, factor, -1, factor)
+    return x.flatten(4, 5).flatten(2, 3)
 
 
 def downscale(x: torch.Tensor, factor: int) -> torch.Tensor:
