@@ -18,8 +18,8 @@ from ganforge import augment as augmentations
 from ganforge import losses, penalties
 from ganforge.conditioning import CONDITIONING as SCHEMES
 from ganforge.config_families import FamilyKeys
-from ganforge.config_progressive import check_progressive
 from ganforge.config_field import _f
+from ganforge.config_progressive import check_progressive
 from ganforge.config_rules import IDLE_UNLESS
 from ganforge.errors import ConfigError
 

@@ -151,11 +151,11 @@ class ProgressiveGame(Game):
         """Set G and D to ``step``'s stage; at a phase boundary (once per step) clear Adam's
         moments when ``progan_reset_adam``. Returns the stage."""
         stage = self._stage(self.images_before(step))
-        if step > 0 and step != self._reset_at and self.cfg.progan_reset_adam:
-            if stage.phase != self._stage(self.images_before(step - 1)).phase:
-                for opt in self.optimizers:
-                    opt.state.clear()  # Adam starts over: zero moments, step count 0
-                self._reset_at = step
+        boundary = step > 0 and stage.phase != self._stage(self.images_before(step - 1)).phase
+        if boundary and step != self._reset_at and self.cfg.progan_reset_adam:
+            for opt in self.optimizers:
+                opt.state.clear()  # Adam starts over: zero moments, step count 0
+            self._reset_at = step
         self._go_to(stage)
         return stage
 
