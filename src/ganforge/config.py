@@ -17,8 +17,9 @@ from typing import Any
 from ganforge import augment as augmentations
 from ganforge import losses, penalties
 from ganforge.conditioning import CONDITIONING as SCHEMES
-from ganforge.config_families import FamilyKeys
+from ganforge.config_families import ARCH_CHOICES, GAME_CHOICES, FamilyKeys
 from ganforge.config_field import _f
+from ganforge.config_progressive import check_progressive
 from ganforge.config_rules import IDLE_UNLESS
 from ganforge.config_stargan import check_stargan
 from ganforge.config_superres import check_superres
@@ -52,13 +53,9 @@ class Config(FamilyKeys):
     game: str = _f(
         "adversarial",
         "what one D and one G step compute",
-        ("adversarial", "pix2pix", "cyclegan", "stargan", "srresnet", "srgan"),
+        GAME_CHOICES,
     )
-    arch: str = _f(
-        "dcgan",
-        "network family",
-        ("mlp", "dcgan", "resnet", "unet", "toy", "stargan", "srresnet"),
-    )
+    arch: str = _f("dcgan", "network family", ARCH_CHOICES)
     z_dim: int = _f(100, "latent dimension", minimum=1)
     g_width: int = _f(
         64, "generator width (base channels, or first hidden size for MLPs)", minimum=1
@@ -219,6 +216,7 @@ class Config(FamilyKeys):
                 raise ConfigError(f"bad value {value!r} for '{f.name}': must be >= {minimum}")
         self._refuse_idle_keys()
         check_superres(self)
+        check_progressive(self)
         if self.channels not in (0, 1, 3):
             raise ConfigError(f"bad value {self.channels} for 'channels': allowed values are 1, 3")
         augmentations.parse_policy(self.augment)

@@ -15,7 +15,10 @@ from ganforge.config_families import FAMILY_IDLE_UNLESS
 _SMOOTHABLE = ("non-saturating", "minimax", "least-squares")
 # key -> (does it act in this config?, where it acts): checked for keys set off their default
 IDLE_UNLESS: dict[str, tuple[Any, str]] = {
-    "penalty": (lambda c: c.game == "adversarial", "in adversarial games (not pix2pix/cyclegan)"),
+    "penalty": (
+        lambda c: c.game in ("adversarial", "progressive"),
+        "in adversarial and progressive games (not pix2pix/cyclegan)",
+    ),
     "penalty_weight": (lambda c: c.penalty != "none", "with a penalty (--set penalty=...)"),
     "clip": (lambda c: c.game == "adversarial", "in adversarial games (not pix2pix/cyclegan)"),
     "g_penalty": (
@@ -48,7 +51,7 @@ IDLE_UNLESS: dict[str, tuple[Any, str]] = {
     "aux_weight": (lambda c: c.conditioning == "acgan", "with conditioning=acgan"),
     "self_attention": (lambda c: c.arch == "dcgan", "with arch=dcgan"),
     "z_dim": (
-        lambda c: c.game == "adversarial",
+        lambda c: c.game in ("adversarial", "progressive"),
         "in adversarial games (pix2pix/cyclegan G takes images)",
     ),
     "l1_weight": (lambda c: c.game == "pix2pix", "with game=pix2pix"),

@@ -9,6 +9,7 @@ from ganforge.games.adversarial import AdversarialGame
 from ganforge.games.base import Game
 from ganforge.games.cyclegan import CycleGANGame
 from ganforge.games.pix2pix import Pix2PixGame
+from ganforge.games.progressive import ProgressiveGame
 from ganforge.games.stargan import StarGANGame
 from ganforge.games.superres import SRGANGame, SRResNetGame
 
@@ -20,6 +21,7 @@ GAMES: dict[str, Callable[..., Game]] = {
     "stargan": StarGANGame,
     "srresnet": SRResNetGame,
     "srgan": SRGANGame,
+    "progressive": ProgressiveGame,
 }
 
 
@@ -45,5 +47,6 @@ __all__ = [
     "StarGANGame",
     "SRGANGame",
     "SRResNetGame",
+    "ProgressiveGame",
     "build_game",
 ]
