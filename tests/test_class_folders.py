@@ -133,6 +133,18 @@ def test_conditional_recipe_on_unlabelled_folder_is_refused(cli, tmp_path, layou
     assert "conditioning=concat needs a labelled dataset" in err
 
 
+@pytest.mark.parametrize("recipe", ["cgan-matching", "acgan", "projection"])
+def test_every_conditional_recipe_trains_on_a_class_folder(cli, tmp_path, recipe):
+    data = class_folder(tmp_path / "data", per_class=6)
+    rc, _, err = cli(
+        "train", recipe, "--dataset", f"folder:{data}", "--image-size", "16", "--channels",
+        "1", "--steps", "1", "--out", tmp_path / "run", *TINY,
+    )  # fmt: skip
+    assert rc == 0, err
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["game"]["num_classes"] == 3 and info["class_names"] == list(CLASSES)
+
+
 def test_class_names_kept_in_the_run_and_report(cgan_run):
     info = json.loads((cgan_run / "run.json").read_text())
     assert info["class_names"] == ["circle", "square", "stripes"]
