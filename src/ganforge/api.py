@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from ganforge.api_sampling import check_truncation, truncation_sweep, truncation_table
 from ganforge.config import Config
 from ganforge.errors import GanforgeError
 from ganforge.metrics.evaluate import check_split, evaluate_npy, evaluate_run, parse_metrics
@@ -26,7 +27,7 @@ from ganforge.study.results import collect_records
 from ganforge.study.runner import run_study
 from ganforge.study.spec import StudySpec
 from ganforge.study.summary import format_table, summarise
-from ganforge.training.loaded_run import LoadedRun, load_run
+from ganforge.training.loaded_run import ClassSpec, LoadedRun, load_run
 from ganforge.training.trainer import Summary, Trainer
 from ganforge.views.sample_file import write_samples
 
@@ -75,9 +76,22 @@ def resume(
     return Trainer(cfg, run, resume=True, progress=progress, hooks=hooks).run()
 
 
-def sample(run: str | Path, n: int = 64, seed: int = 0, **kw: Any) -> torch.Tensor:
-    """Shortcut: ``load_run(run).sample(n, seed, ...)``."""
-    return load_run(run).sample(n, seed, **kw)
+def sample(
+    run: str | Path | LoadedRun,
+    n: int = 64,
+    seed: int = 0,
+    *,
+    class_: ClassSpec = None,
+    truncation: float | None = None,
+    **kw: Any,
+) -> torch.Tensor:
+    """``n`` samples of ``run`` (N, C, H, W in [-1, 1]): ``load_run(run).sample(n, seed, ...)``
+    with ``class_`` (an index, a class name such as "Sneaker" or a folder's sub-folder name, or
+    a list of them, cycled) and ``truncation`` (the recipe's truncation trick at that value)."""
+    loaded = run if isinstance(run, LoadedRun) else load_run(run)
+    spec = class_ if class_ is not None else kw.pop("classes", None)
+    truncation = check_truncation(truncation)
+    return loaded.sample(n, seed, classes=loaded.class_indices(spec), truncation=truncation, **kw)
 
 
 def sample_to_file(
@@ -86,20 +100,26 @@ def sample_to_file(
     n: int = 64,
     seed: int = 0,
     *,
-    classes: list[int] | None = None,
+    classes: ClassSpec = None,
     codes: dict[int, float] | None = None,
     rejection: bool | None = None,
     device: str = "auto",
+    truncation: float | None = None,
 ) -> Path:
     """``n`` samples of ``run`` to ``out``: a .png grid or a .npy (float32 N, C, H, W in
-    [-1, 1], streamed batch by batch after checking the free space)."""
+    [-1, 1], streamed batch by batch after checking the free space); ``classes`` as
+    ``class_`` of :func:`sample`, ``truncation`` the recipe's truncation trick."""
     if n < 1:
         raise GanforgeError(f"bad --n {n}: must be at least 1")
     out = Path(out)
     if out.suffix.lower() not in (".png", ".npy"):
         raise GanforgeError(f"bad --out {out}: use a .png or .npy file name")
+    truncation = check_truncation(truncation)
     loaded = run if isinstance(run, LoadedRun) else load_run(run, device=device)
-    return write_samples(loaded, out, n, seed, classes=classes, codes=codes, rejection=rejection)
+    return write_samples(
+        loaded, out, n, seed, classes=loaded.class_indices(classes), codes=codes,
+        rejection=rejection, truncation=truncation,
+    )  # fmt: skip
 
 
 def evaluate_with_info(
@@ -222,4 +242,6 @@ __all__ = [
     "study_summary",
     "study_table",
     "train",
+    "truncation_sweep",
+    "truncation_table",
 ]

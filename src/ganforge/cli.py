@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ganforge import cli_latent, cli_restore, cli_study, cli_tools, cli_views
-from ganforge.cli_args import Parser, parse_classes, parse_codes
+from ganforge.cli_args import Parser, parse_codes
 from ganforge.config import Config, base_type
 from ganforge.errors import GanforgeError
 
@@ -141,7 +141,10 @@ def _add_sample(sub) -> None:
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help=".png (grid) or .npy (float32 N,C,H,W in [-1,1])")
-    p.add_argument("--class", dest="classes", help="class K or a list 1,3,7 (conditional runs)")
+    p.add_argument(
+        "--class", dest="classes", help="class NAME or index K, or a list 1,3,7 (conditional runs)"
+    )
+    p.add_argument("--truncation", type=float, help="truncation trick at T (biggan, stylegan)")
     p.add_argument("--code", action="append", help="InfoGAN code i=value (0 = categorical)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument(
@@ -164,10 +167,11 @@ def _cmd_sample(args) -> int:
         args.out or Path(args.run) / "sample.png",
         args.n,
         args.seed,
-        classes=parse_classes(args.classes),
+        classes=args.classes,  # names or indices, resolved against the run's class names
         codes=parse_codes(args.code),
         rejection=False if args.raw else None,
         device=args.device,
+        truncation=args.truncation,
     )
     print(f"wrote {args.n} samples to {out}")
     return 0
@@ -233,8 +237,13 @@ def _add_eval(sub) -> None:
     p.add_argument("--dataset", help="reference dataset (default: the run's; .npy: fashion-mnist)")
     p.add_argument(
         "--metrics",
-        default="fid,kid,is,pr,dc",
-        help="comma list of fid,kid,is,pr,dc,cas,nn,ppl or all",
+        help="comma list of fid,kid,is,pr,dc,cas,nn,ppl or all (default fid,kid,is,pr,dc)",
+    )
+    p.add_argument(
+        "--truncation-sweep",
+        metavar="T1,T2,...",
+        help="score FD, IS, precision and recall at each truncation value; writes "
+        "RUN/truncation.json and RUN/truncation.png (biggan, stylegan)",
     )
     p.add_argument("--n", type=int, default=10_000, help="samples drawn from a run (default 10000)")
     p.add_argument(
@@ -259,6 +268,8 @@ def _add_eval(sub) -> None:
 def _cmd_eval(args) -> int:
     from ganforge import api
 
+    if args.truncation_sweep is not None:
+        return _cmd_sweep(args, api)
     result, info = api.evaluate_with_info(
         args.target,
         args.metrics,
@@ -295,6 +306,24 @@ def _cmd_eval(args) -> int:
         print(f"{key:10s} {value:.6g}{extra}")
     if args.json:
         print(json.dumps(result))
+    return 0
+
+
+def _cmd_sweep(args, api) -> int:
+    if args.metrics is not None or args.labels is not None:
+        flag = "--metrics" if args.metrics is not None else "--labels"
+        raise GanforgeError(f"--truncation-sweep scores fid, is, precision, recall: drop {flag}")
+    result = api.truncation_sweep(
+        args.target, args.truncation_sweep, args.n, dataset=args.dataset,
+        features=args.features, seed=args.seed, which="best" if args.best else "latest",
+        raw=args.raw, allow_small=args.allow_small,
+    )  # fmt: skip
+    print(f"target: {result['target']}  ({result['n']} samples per value)")
+    print(f"features: {result['extractor']}; real reference: {result['reference']}")
+    print(api.truncation_table(result["rows"]))
+    print(f"wrote {result['json']} and {result['png']}")
+    if args.json:
+        print(json.dumps(result["rows"]))
     return 0
 
 

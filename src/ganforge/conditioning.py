@@ -110,9 +110,16 @@ class Labelled(Conditioning):
     def __init__(self, cfg: Any, num_classes: int = 0):
         super().__init__(cfg, num_classes)
         if num_classes < 2:
+            has = "only one class" if num_classes == 1 else "no classes"
+            layout = (
+                " (a folder:PATH is labelled when PATH holds only class sub-folders of images, "
+                "PATH/CLASS/*.png, at least 2)"
+                if str(cfg.dataset).startswith("folder:")
+                else ""
+            )
             raise ConfigError(
                 f"conditioning={cfg.conditioning} needs a labelled dataset; "
-                f"{cfg.dataset} has no classes"
+                f"{cfg.dataset} has {has}{layout}"
             )
         self.num_classes = num_classes
 

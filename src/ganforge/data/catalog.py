@@ -13,7 +13,8 @@ from collections.abc import Callable
 import torch
 
 from ganforge.data import builtin, domains, paired, sources, superres
-from ganforge.data.folder import load_folder
+from ganforge.data.folder import load_paths
+from ganforge.data.folder_classes import folder_layout
 from ganforge.data.images import ImageData, check_labels
 from ganforge.errors import DataError
 
@@ -26,9 +27,17 @@ def _folder(
     skip_bad: bool = False,
     **_: object,
 ) -> ImageData:
-    """``folder:PATH``: every image under PATH (64 px RGB unless asked), no labels."""
-    images, skipped = load_folder(path, image_size or 64, channels or 3, skip_bad=skip_bad)
-    return ImageData(f"folder:{path}", torch.from_numpy(images), skipped=skipped)
+    """``folder:PATH``: every image under PATH (64 px RGB unless asked), labelled by class
+    sub-folder when PATH holds only sub-folders (:mod:`ganforge.data.folder_classes`)."""
+    layout = folder_layout(path)
+    images, kept = load_paths(path, layout.paths, image_size or 64, channels or 3, skip_bad)
+    data = ImageData(
+        f"folder:{path}", torch.from_numpy(images), skipped=len(layout.paths) - len(kept)
+    )
+    if layout.labels is not None:
+        data.labels = torch.tensor(layout.labels, dtype=torch.int64)[kept]
+        data.num_classes, data.class_names = len(layout.class_names), layout.class_names
+    return data
 
 
 DATASETS: dict[str, Callable[..., ImageData]] = {
@@ -41,6 +50,14 @@ DATASETS: dict[str, Callable[..., ImageData]] = {
     **{task: domains.domain_loader(task) for task in domains.DOMAIN_TASKS},
     "fmnist-sr4": superres.fmnist_sr4,
     "fmnist-sr2": superres.fmnist_sr2,
+}
+
+# Class names of the named datasets, for runs whose run.json predates "class_names".
+CLASS_NAMES: dict[str, tuple[str, ...]] = {
+    "fashion-mnist": builtin.FASHION_CLASSES,
+    "mnist": builtin.DIGIT_CLASSES,
+    "mnist5k": builtin.DIGIT_CLASSES,
+    "digits": builtin.DIGIT_CLASSES,
 }
 
 PREFIXED: dict[str, Callable[..., ImageData]] = {

@@ -82,12 +82,21 @@ def load_folder(
     A file that cannot be decoded stops the load with its name, unless ``skip_bad`` is set.
     """
     paths = list_images(root)
+    images, kept = load_paths(root, paths, size, channels, skip_bad)
+    return images, len(paths) - len(kept)
+
+
+def load_paths(
+    root: str | Path, paths: list[Path], size: int, channels: int, skip_bad: bool = False
+) -> tuple[np.ndarray, list[int]]:
+    """The images ``paths`` (found under ``root``) as (N, C, size, size) uint8, and the indices
+    into ``paths`` of those kept (all, unless ``skip_bad`` left unreadable files out)."""
     if not paths:
         raise DataError(
             f"no images found in {root} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
         )
-    images, skipped = [], 0
-    for path in paths:
+    images, kept, skipped = [], [], 0
+    for i, path in enumerate(paths):
         try:
             try:
                 st = path.stat()
@@ -96,6 +105,7 @@ def load_folder(
             if st.st_size == 0:
                 raise DataError(f"image {path} is an empty (zero-byte) file")
             images.append(load_image(path, size, channels))
+            kept.append(i)
         except DataError as exc:
             if not skip_bad:
                 raise DataError(f"{exc}; fix or remove it, or pass --set skip_bad=true") from None
@@ -104,4 +114,4 @@ def load_folder(
                 print(f"ganforge: warning: skipping {exc}", file=sys.stderr)
     if not images:
         raise DataError(f"none of the {len(paths)} files in {root} could be read as an image")
-    return np.stack(images), skipped
+    return np.stack(images), kept

@@ -15,12 +15,24 @@ from pathlib import Path
 import torch
 
 from ganforge.config import Config
+from ganforge.data.catalog import CLASS_NAMES
 from ganforge.errors import CheckpointError, GanforgeError
 from ganforge.games import Game, build_game
 from ganforge.rejection import rejection_sample
 from ganforge.run_dir import check_run, read_json
 from ganforge.training import checkpoint as ckpt
 from ganforge.training.device import resolve_device
+
+ClassSpec = int | str | list[int | str] | tuple[int | str, ...] | None
+TRUNCATION_SEED = 7_919  # offsets the seed of truncation's resampling from the inputs' seed
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -33,6 +45,39 @@ class LoadedRun:
     G: torch.nn.Module
     step: int
     device: torch.device
+    class_names: tuple[str, ...] = ()
+
+    def class_indices(self, spec: ClassSpec) -> list[int] | None:
+        """Class indices of ``spec``: an index, a class name, a list of them, or a text
+        ``"Sneaker"`` / ``"1,3,7"``. A token equal to one of the run's class names is that
+        class (so a folder class named "3" is the folder "3", not index 3); any other
+        integer is an index. An unknown name is refused with the run's names listed."""
+        if spec is None or spec == []:
+            return None
+        if isinstance(spec, str):
+            items: list = [spec] if spec in self.class_names else spec.split(",")
+        else:
+            items = list(spec) if isinstance(spec, list | tuple) else [spec]
+        out = []
+        for item in items:
+            token = item.strip() if isinstance(item, str) else item
+            if isinstance(token, str) and token in self.class_names:
+                out.append(self.class_names.index(token))
+            elif isinstance(token, int) or (isinstance(token, str) and _is_int(token)):
+                out.append(int(token))
+            elif token != "":
+                raise GanforgeError(self._unknown(str(token)))
+        return out or None
+
+    def _unknown(self, token: str) -> str:
+        if not self.class_names:
+            return f"bad --class {token!r}: this run has no class names; give a class index"
+        names = ", ".join(self.class_names[:20])
+        more = f" and {len(self.class_names) - 20} more" if len(self.class_names) > 20 else ""
+        return (
+            f"bad --class {token!r}: unknown class; this run's classes are {names}{more} "
+            "(or an index)"
+        )
 
     @property
     def uses_rejection(self) -> bool:
@@ -48,23 +93,26 @@ class LoadedRun:
         codes: dict[int, float] | None = None,
         batch_size: int = 500,
         rejection: bool | None = None,
+        truncation: float | None = None,
     ) -> torch.Tensor:
         """``n`` samples (N, C, H, W) in [-1, 1] on the CPU, G in eval mode.
 
         For a run trained with ``rejection=drs`` (and unless ``rejection=False``) G's samples
         are filtered by discriminator rejection sampling with the run's D (``rejection.py``;
-        M from a burn-in of 10,000 proposals, as in Azadi et al. 2019).
+        M from a burn-in of 10,000 proposals, as in Azadi et al. 2019). ``truncation``: G's
+        inputs pass through the game's truncation trick at that value (see
+        :meth:`iter_samples`); None (the default, and every metric's) leaves them untouched.
         """
         if rejection is None:
             rejection = self.uses_rejection
         if not rejection:
-            return self._draw(n, seed, classes, codes, batch_size)
+            return self._draw(n, seed, classes, codes, batch_size, truncation)
         if classes or codes:
             raise GanforgeError(
                 "rejection sampling draws unconditional samples: drop --class/--code"
             )
         samples, _ = rejection_sample(
-            lambda k, s: self._draw(k, s, None, None, batch_size),
+            lambda k, s: self._draw(k, s, None, None, batch_size, truncation),
             lambda x: self.game.critic(x.to(self.device))[0],  # made double/CPU there
             n,
             seed,
@@ -74,8 +122,8 @@ class LoadedRun:
         )
         return samples
 
-    def _draw(self, n, seed, classes, codes, batch_size) -> torch.Tensor:
-        chunks = list(self.iter_samples(n, seed, classes, codes, batch_size))
+    def _draw(self, n, seed, classes, codes, batch_size, truncation=None) -> torch.Tensor:
+        chunks = list(self.iter_samples(n, seed, classes, codes, batch_size, truncation))
         return torch.cat(chunks) if chunks else torch.empty(0)
 
     @torch.no_grad()
@@ -86,20 +134,28 @@ class LoadedRun:
         classes: list[int] | None = None,
         codes: dict[int, float] | None = None,
         batch_size: int = 500,
+        truncation: float | None = None,
     ) -> Iterator[torch.Tensor]:
         """G's own samples (no rejection) in chunks of ``batch_size`` on the CPU, so a caller
         can stream any ``n`` to a file; concatenated they equal :meth:`sample` with
-        ``rejection=False`` and the same ``batch_size``."""
+        ``rejection=False`` and the same ``batch_size``. With ``truncation`` each chunk's
+        inputs go through ``game.truncate(inputs, truncation, generator)`` on the CPU (its
+        own generator, seeded from the chunk's) before rendering; games without a truncation
+        trick refuse it with their one-line error, before anything is drawn."""
         for start in range(0, n, batch_size):
             m = min(batch_size, n - start)
-            inputs = self.game.fixed_inputs(
-                m, seed * 1_000_003 + start, self.device, classes=classes, codes=codes
-            )
+            chunk_seed = seed * 1_000_003 + start
+            where = self.device if truncation is None else torch.device("cpu")
+            inputs = self.game.fixed_inputs(m, chunk_seed, where, classes=classes, codes=codes)
             if classes and "y" in inputs:  # cycle the classes over the whole sample
                 k = len(classes)
                 inputs["y"] = torch.tensor(
-                    [classes[(start + i) % k] for i in range(m)], device=self.device
+                    [classes[(start + i) % k] for i in range(m)], device=where
                 )
+            if truncation is not None:
+                gen = torch.Generator().manual_seed(chunk_seed + TRUNCATION_SEED)
+                inputs = self.game.truncate(inputs, float(truncation), gen)
+                inputs = {key: v.to(self.device) for key, v in inputs.items()}
             yield self.game.render(self.G, inputs).clamp(-1, 1).cpu()
 
 
@@ -152,4 +208,15 @@ def load_run(run: str | Path, device: str = "auto", which: str = "latest") -> Lo
         ) from None
     game.load_extra_state(state.get("game_state") or {})  # e.g. progan's stage of growth
     game.eval()
-    return LoadedRun(run, cfg, game, game.G, int(state["step"]), dev)
+    names = run_class_names(run, cfg.dataset)
+    return LoadedRun(run, cfg, game, game.G, int(state["step"]), dev, names)
+
+
+def run_class_names(run: Path, dataset: str) -> tuple[str, ...]:
+    """The class names kept in ``run``'s run.json (its dataset's, sorted class sub-folders for
+    a folder); for runs written before run.json kept them, the named dataset's own."""
+    info = read_json(run / "run.json") if (run / "run.json").is_file() else {}
+    names = info.get("class_names")
+    if isinstance(names, list):
+        return tuple(str(x) for x in names)
+    return CLASS_NAMES.get(dataset, ())

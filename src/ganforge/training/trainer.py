@@ -123,7 +123,7 @@ class Trainer(Loop):
             ema=ema,
             scaler=precision.grad_scaler(cfg.precision, device),
             hooks=[*loop_hooks, *hooks, *outputs],
-            facts={"skipped_images": data.skipped},
+            facts={"skipped_images": data.skipped, "class_names": list(data.class_names)},
         )
         if resume:
             self.restore()

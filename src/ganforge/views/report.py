@@ -115,6 +115,7 @@ def _summary(run: Path, info: dict[str, Any], rows: list[dict[str, Any]]) -> lis
         ("status", badge),
         ("recipe", info.get("recipe")),
         ("dataset", info.get("dataset")),
+        ("classes", _classes(info.get("class_names"))),
         ("steps", steps),
         ("epochs", last.get("epoch")),
         ("wall-clock time", f"{format_wall(wall)} ({wall:.1f} s)" if wall is not None else None),
@@ -137,6 +138,14 @@ def _summary(run: Path, info: dict[str, Any], rows: list[dict[str, Any]]) -> lis
         ("last update", _when(info.get("updated"))),
     ]
     return [(k, v) for k, v in pairs if v is not None]
+
+
+def _classes(names: Any) -> str | None:
+    """run.json's class names as "K: a, b, c" (the first 30), or None for unlabelled data."""
+    if not isinstance(names, list) or not names:
+        return None
+    more = f", ... ({len(names) - 30} more)" if len(names) > 30 else ""
+    return f"{len(names)}: {', '.join(map(str, names[:30]))}{more}"
 
 
 def _when(stamp: Any) -> str | None:
@@ -225,6 +234,15 @@ def render_report(run: str | Path, timelapse: Path | None = None) -> str:
                 + f"<figcaption>step {step}</figcaption></figure>"
             )
         parts.append("</div>")
+
+    sweep = run / "truncation.png"  # written by `ganforge eval RUN --truncation-sweep`
+    if sweep.is_file():
+        parts.append("<h2>Truncation trade-off</h2>")
+        parts.append(
+            "<figure>" + _img(_file_uri(sweep, "image/png"), "truncation sweep", width=760)
+            + "<figcaption>FD against IS and precision against recall per truncation value "
+            "(truncation.json)</figcaption></figure>"
+        )  # fmt: skip
 
     train_keys, eval_keys = curve_keys(rows)
     plots = []

@@ -86,8 +86,10 @@ def write_samples(
     codes: dict[int, float] | None = None,
     rejection: bool | None = None,
     batch_size: int = 500,
+    truncation: float | None = None,
 ) -> Path:
-    """``n`` samples of the loaded ``run`` (training.loaded_run.LoadedRun) to ``out`` (.npy or .png grid)."""
+    """``n`` samples of the loaded ``run`` (training.loaded_run.LoadedRun) to ``out`` (.npy or
+    .png grid); ``truncation`` passes G's inputs through the game's truncation trick."""
     from ganforge.views.grids import save_grid
 
     out = Path(out)
@@ -101,7 +103,9 @@ def write_samples(
     ensure_writable(out.parent, f"--out {out}")
     drs = run.uses_rejection if rejection is None else rejection
     if png or drs:
-        images = run.sample(n, seed, classes=classes, codes=codes, rejection=rejection)
+        images = run.sample(
+            n, seed, classes=classes, codes=codes, rejection=rejection, truncation=truncation
+        )
         if png:
             try:
                 save_grid(images, out)
@@ -110,6 +114,6 @@ def write_samples(
             return out
         chunks: Iterable[torch.Tensor] = images.split(batch_size)
     else:
-        chunks = run.iter_samples(n, seed, classes, codes, batch_size)
+        chunks = run.iter_samples(n, seed, classes, codes, batch_size, truncation)
     write_npy(out, shape, chunks)
     return out
