@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import torch
 
-from ganforge.data import builtin, paired, sources
+from ganforge.data import builtin, masks, paired, sources
 from ganforge.data.folder import load_folder
 from ganforge.data.images import ImageData, check_labels
 from ganforge.errors import DataError
@@ -38,6 +38,7 @@ DATASETS: dict[str, Callable[..., ImageData]] = {
     "digits": builtin.load_uci_digits,
     "fmnist-edges2items": paired.fmnist_edges2items,
     "fmnist-sneaker2boot": paired.fmnist_sneaker2boot,
+    "fmnist-inpaint": masks.fmnist_inpaint,
 }
 
 PREFIXED: dict[str, Callable[..., ImageData]] = {

@@ -8,6 +8,7 @@ from ganforge.errors import ConfigError
 from ganforge.games.adversarial import AdversarialGame
 from ganforge.games.base import Game
 from ganforge.games.cyclegan import CycleGANGame
+from ganforge.games.inpaint import InpaintGame
 from ganforge.games.pix2pix import Pix2PixGame
 
 # name -> factory(cfg, shape, num_classes, shard)
@@ -15,6 +16,7 @@ GAMES: dict[str, Callable[..., Game]] = {
     "adversarial": AdversarialGame,
     "pix2pix": Pix2PixGame,
     "cyclegan": CycleGANGame,
+    "inpaint": InpaintGame,
 }
 
 
@@ -31,4 +33,12 @@ def build_game(
     return GAMES[cfg.game](cfg, shape, num_classes, shard)
 
 
-__all__ = ["GAMES", "AdversarialGame", "CycleGANGame", "Game", "Pix2PixGame", "build_game"]
+__all__ = [
+    "GAMES",
+    "AdversarialGame",
+    "CycleGANGame",
+    "Game",
+    "InpaintGame",
+    "Pix2PixGame",
+    "build_game",
+]
