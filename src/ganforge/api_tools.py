@@ -145,25 +145,38 @@ def translate(
     out: str | Path,
     direction: str = "AtoB",
     device: str = "auto",
+    mask: str | Path | None = None,
 ) -> list[Path]:
     """Translate ``inputs`` (an image file or a folder) with a pix2pix/CycleGAN run into PNGs
-    of the same names in ``out``; returns the written files."""
+    of the same names in ``out`` (an inpaint run fills their holes: the run's masks, or the
+    ``mask`` image, white = hole); returns the written files."""
     from ganforge.training.loaded_run import LoadedRun, load_run
     from ganforge.translate import translate_files
 
     loaded = run if isinstance(run, LoadedRun) else load_run(run, device=device)
-    return translate_files(loaded, inputs, out, direction)
+    return translate_files(loaded, inputs, out, direction, mask=mask)
 
 
 def translation_scores(
-    run: str | Path | LoadedRun, n: int = 0, device: str = "auto"
+    run: str | Path | LoadedRun,
+    n: int = 0,
+    device: str = "auto",
+    baseline: str | Path | LoadedRun | None = None,
 ) -> dict[str, Any]:
-    """Scores of a pix2pix (L1, PSNR, SSIM) or CycleGAN (class accuracy, cycle error) run on
+    """Scores of a pix2pix (L1, PSNR, SSIM), CycleGAN (class accuracy, cycle error) or inpaint
+    (PSNR in the hole vs mean fill, FD; ``baseline``: another inpaint run beside it) run on
     its dataset's test split, ``n`` images (0 = all)."""
+    from ganforge.metrics.inpaint_eval import evaluate_inpaint
     from ganforge.metrics.translation import evaluate_run
     from ganforge.training.loaded_run import LoadedRun, load_run
 
     if n < 0:
         raise GanforgeError(f"bad --n {n}: must be >= 0")
     loaded = run if isinstance(run, LoadedRun) else load_run(run, device=device)
-    return evaluate_run(loaded, n)
+    if loaded.cfg.game != "inpaint":
+        if baseline is not None:
+            raise GanforgeError("--baseline compares inpaint runs: drop it for this run")
+        return evaluate_run(loaded, n)
+    if baseline is not None and not isinstance(baseline, LoadedRun):
+        baseline = load_run(baseline, device=device)
+    return evaluate_inpaint(loaded, n, baseline)

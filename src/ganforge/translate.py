@@ -1,4 +1,4 @@
-"""Apply a trained pix2pix/CycleGAN run to image files: ``ganforge translate``."""
+"""Apply a trained pix2pix/CycleGAN/inpaint run to image files: ``ganforge translate``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from ganforge.data.folder import IMAGE_SUFFIXES, list_images, load_image
+from ganforge.data.masks import load_exact, load_mask
 from ganforge.errors import GanforgeError, a_or_an
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -32,10 +33,17 @@ def _inputs(path: Path) -> list[Path]:
 
 @torch.no_grad()
 def translate_files(
-    run: Any, inputs: str | Path, out: str | Path, direction: str = "AtoB", batch: int = 64
+    run: Any,
+    inputs: str | Path,
+    out: str | Path,
+    direction: str = "AtoB",
+    batch: int = 64,
+    mask: str | Path | None = None,
 ) -> list[Path]:
     """Translate every image of ``inputs`` (file or folder) with a loaded run and write PNGs
-    of the same names under ``out``. Inputs are resized/centre-cropped to the run's size."""
+    of the same names under ``out``. Inputs are resized/centre-cropped to the run's size; an
+    inpaint run fills the holes of images that must have its size (``mask``: a user's mask
+    image, white = hole, instead of the run's own masks)."""
     game = run.game
     if not game.translates():
         raise GanforgeError(
@@ -48,6 +56,11 @@ def translate_files(
     shape = game.data_shape
     channels = shape[0] // 2 if run.cfg.game == "pix2pix" else shape[0]
     size = shape[-1]
+    inpaint = run.cfg.game == "inpaint"
+    if mask is not None and not inpaint:
+        raise GanforgeError(f"--mask fills holes: {run.path} is not an inpaint run")
+    hole = load_mask(mask, size) if mask is not None else None
+    read = load_exact if inpaint else load_image
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     game.eval()
@@ -55,11 +68,12 @@ def translate_files(
     for start in range(0, len(files), batch):
         chunk = files[start : start + batch]
         try:
-            arr = np.stack([load_image(p, size, channels) for p in chunk])
+            arr = np.stack([read(p, size, channels) for p in chunk])
         except GanforgeError as exc:
             raise GanforgeError(f"{exc}") from None
         x = torch.from_numpy(arr).float().div(127.5).sub(1).to(run.device)
-        y = game.translate(x, direction).float().clamp(-1, 1).add(1).mul(127.5).round()
+        y = game.fill(x, hole) if hole is not None else game.translate(x, direction)
+        y = y.float().clamp(-1, 1).add(1).mul(127.5).round()
         y = y.to(torch.uint8).cpu().numpy()
         for p, img in zip(chunk, y, strict=True):
             rel = p.relative_to(root) if root.is_dir() else Path(p.name)
