@@ -53,6 +53,7 @@ def cached_data(_loaded, monkeypatch):
 
 # recipes of the toy benchmark (mode coverage) and image-to-image translation, tested elsewhere
 EXTRA = ["pacgan", "unrolled", "pix2pix", "cyclegan"]
+EXTRA += ["inpaint", "inpaint-l1"]  # context encoder (tests/test_inpaint.py)
 
 
 def test_the_twelve_recipes_exist():
