@@ -58,10 +58,11 @@ def _picture(model, baseline, path: Path, k: int = 8) -> None:
 def _page(result: dict, args: argparse.Namespace) -> str:
     m, b, r = result["model"], result["mean_fill_baseline"], result["baseline_run"]
     fd = result["fd"]
+    budget = "a 20-step smoke run" if args.smoke else f"{args.minutes:g} CPU minutes"
     lines = [
         "# Inpainting: context encoder vs mean fill and an L1-only baseline",
         "",
-        f"**Result.** In {args.minutes:g} CPU minutes the context encoder fills the centre "
+        f"**Result.** In {budget} the context encoder fills the centre "
         f"quarter of Fashion-MNIST test images at {m['psnr_hole']:.2f} dB PSNR in the hole "
         f"against {b['psnr_hole']:.2f} dB for the mean-image fill, with FD "
         f"{fd['model']:.2f} against {fd['baseline_run']:.2f} for the L1-only baseline "
