@@ -56,6 +56,7 @@ EXTRA = ["pacgan", "unrolled", "pix2pix", "cyclegan"]
 EXTRA += ["stargan"]  # tests/test_stargan.py
 EXTRA += ["srresnet", "srgan"]  # tests/test_superres.py
 EXTRA += ["progan"]  # progressive growing: tests/test_progressive.py
+EXTRA += ["inpaint", "inpaint-l1"]  # context encoder (tests/test_inpaint.py)
 
 
 def test_the_twelve_recipes_exist():

@@ -160,27 +160,41 @@ def translate(
     direction: str | None = None,
     device: str = "auto",
     to: str | None = None,
+    mask: str | Path | None = None,
 ) -> list[Path]:
     """Translate ``inputs`` (an image file or a folder) with a pix2pix/CycleGAN run (in
-    ``direction``, AtoB by default) or a StarGAN run (to the domain ``to``, or ``all``) into
-    PNGs of the same names in ``out``; returns the written files."""
+    ``direction``, AtoB by default), a StarGAN run (to the domain ``to``, or ``all``) or an
+    inpaint run (filling the run's masks, or the ``mask`` image, white = hole) into PNGs of
+    the same names in ``out``; returns the written files."""
     from ganforge.translate import translate_files
 
-    return translate_files(_translation_run(run, device), inputs, out, direction, to=to)
+    return translate_files(_translation_run(run, device), inputs, out, direction, to=to, mask=mask)
 
 
 def translation_scores(
-    run: str | Path | LoadedRun, n: int = 0, device: str = "auto"
+    run: str | Path | LoadedRun,
+    n: int = 0,
+    device: str = "auto",
+    baseline: str | Path | LoadedRun | None = None,
 ) -> dict[str, Any]:
     """Scores of a translation run on its dataset's test split, ``n`` images (per domain for
     StarGAN; 0 = all): pix2pix (L1, PSNR, SSIM), CycleGAN (class accuracy, cycle error), StarGAN
     (target-domain accuracy per pair, reconstruction), super-resolution (PSNR, SSIM, FD beside
-    bicubic); the scorer comes from ``SCORERS`` by the run's game."""
+    bicubic), inpaint (PSNR in the hole vs mean fill, FD; ``baseline``: another inpaint run
+    beside it); the scorer comes from ``SCORERS`` by the run's game."""
+    from ganforge.metrics.inpaint_eval import evaluate_inpaint
     from ganforge.metrics.translation import evaluate_run
+    from ganforge.training.loaded_run import LoadedRun, load_run
 
     if n < 0:
         raise GanforgeError(f"bad --n {n}: must be >= 0")
     loaded = _translation_run(run, device)
+    if loaded.cfg.game == "inpaint":
+        if baseline is not None and not isinstance(baseline, LoadedRun):
+            baseline = load_run(baseline, device=device)
+        return evaluate_inpaint(loaded, n, baseline)
+    if baseline is not None:
+        raise GanforgeError("--baseline compares inpaint runs: drop it for this run")
     return SCORERS.get(loaded.cfg.game, evaluate_run)(loaded, n)
 
 

@@ -166,6 +166,8 @@ def _add_translate(sub) -> None:
         "beside bicubic)",
     )
     p.add_argument("--n", type=int, default=0, help="--eval: limit the test images (0 = all)")
+    p.add_argument("--mask", help="inpaint runs: a mask image of the run's size (white = hole)")
+    p.add_argument("--baseline", help="inpaint --eval: a baseline run scored beside (inpaint-l1)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=_cmd_translate)
 
@@ -179,14 +181,18 @@ def _cmd_translate(args) -> int:
         raise GanforgeError("--input and --out go together")
     if (args.to or args.direction) and not args.input:
         raise GanforgeError("--to and --direction go with --input and --out")
+    if args.mask and not args.input or args.baseline and not args.eval:
+        raise GanforgeError("--mask goes with --input and --out, --baseline with --eval")
     if args.n < 0:
         raise GanforgeError(f"bad --n {args.n}: must be >= 0")
     run = api.load_run(args.run, device=args.device)
     if args.input:
-        written = api_tools.translate(run, args.input, args.out, args.direction, to=args.to)
+        written = api_tools.translate(
+            run, args.input, args.out, args.direction, to=args.to, mask=args.mask
+        )
         print(f"wrote {len(written)} translated images to {args.out}")
     if args.eval:
-        scores = api_tools.translation_scores(run, args.n)
+        scores = api_tools.translation_scores(run, args.n, args.device, args.baseline)
         if table := api_tools.translation_table(scores):
             print(table)
         print(json.dumps(scores))

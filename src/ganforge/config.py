@@ -19,6 +19,7 @@ from ganforge import losses, penalties
 from ganforge.conditioning import CONDITIONING as SCHEMES
 from ganforge.config_families import ARCH_CHOICES, GAME_CHOICES, FamilyKeys
 from ganforge.config_field import _f
+from ganforge.config_inpaint import check_inpaint
 from ganforge.config_progressive import check_progressive
 from ganforge.config_rules import IDLE_UNLESS
 from ganforge.config_stargan import check_stargan
@@ -217,6 +218,7 @@ class Config(FamilyKeys):
         self._refuse_idle_keys()
         check_superres(self)
         check_progressive(self)
+        check_inpaint(self)
         if self.channels not in (0, 1, 3):
             raise ConfigError(f"bad value {self.channels} for 'channels': allowed values are 1, 3")
         augmentations.parse_policy(self.augment)

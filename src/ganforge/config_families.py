@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ganforge.config_inpaint import IDLE_UNLESS as _INPAINT_IDLE
+from ganforge.config_inpaint import InpaintKeys
 from ganforge.config_progressive import IDLE_UNLESS as _PROGRESSIVE_IDLE
 from ganforge.config_progressive import ProgressiveKeys
 from ganforge.config_stargan import IDLE_UNLESS as _STARGAN_IDLE
@@ -31,6 +33,7 @@ GAME_CHOICES = (
     "srresnet",
     "srgan",
     "progressive",
+    "inpaint",
 )
 ARCH_CHOICES = (
     "mlp",
@@ -41,11 +44,12 @@ ARCH_CHOICES = (
     "stargan",
     "srresnet",
     "progressive",
+    "context-encoder",
 )
 
 
 @dataclass
-class FamilyKeys(StarGANKeys, SuperResKeys, ProgressiveKeys):
+class FamilyKeys(StarGANKeys, SuperResKeys, ProgressiveKeys, InpaintKeys):
     """All family key groups; a group is added to the bases of this class."""
 
 
@@ -53,6 +57,7 @@ for _rules in (
     _STARGAN_IDLE,
     _SUPERRES_IDLE,
     _PROGRESSIVE_IDLE,
+    _INPAINT_IDLE,
 ):
     # two families ruling on one key would silently keep the last rule: refuse at import
     _clash = sorted(set(_rules) & set(FAMILY_IDLE_UNLESS))

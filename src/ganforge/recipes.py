@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ganforge.errors import ConfigError
 from ganforge.recipe_base import Recipe
+from ganforge.recipes_inpaint import INPAINT_RECIPES
 from ganforge.recipes_progressive import PROGRESSIVE_RECIPES
 from ganforge.recipes_stargan import STARGAN_RECIPES
 from ganforge.recipes_superres import RECIPES_SUPERRES
@@ -224,6 +225,7 @@ for _family in (
     STARGAN_RECIPES,
     RECIPES_SUPERRES,
     PROGRESSIVE_RECIPES,
+    INPAINT_RECIPES,
 ):
     for _r in _family:
         register(_r)

@@ -1,4 +1,4 @@
-"""Apply a trained pix2pix/CycleGAN/StarGAN run to image files: ``ganforge translate``."""
+"""Apply a trained pix2pix/CycleGAN/StarGAN/inpaint run to image files: ``ganforge translate``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from PIL import Image
 
 from ganforge.config_superres import SR_GAMES
 from ganforge.data.folder import IMAGE_SUFFIXES, list_images, load_image
+from ganforge.data.masks import load_exact, load_mask
 from ganforge.errors import GanforgeError, a_or_an
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -55,17 +56,19 @@ def translate_files(
     direction: str | None = None,
     batch: int = 64,
     to: str | None = None,
+    mask: str | Path | None = None,
 ) -> list[Path]:
     """Translate every image of ``inputs`` (file or folder) with a loaded run and write PNGs
     of the same names under ``out``. Inputs are resized/centre-cropped to the run's size
     (pix2pix, CycleGAN); a StarGAN run takes images of its own size only and translates to
     the domain ``to`` (name or index), or with ``to="all"`` writes each input beside its
-    translation to every domain."""
+    translation to every domain; an inpaint run fills the holes of images that must have its
+    size (``mask``: a user's mask image, white = hole, instead of the run's own masks)."""
     game = run.game
     if not game.translates():
         raise GanforgeError(
-            f"{run.path} is {a_or_an(run.cfg.game)} run: only pix2pix, cyclegan and stargan "
-            "runs translate"
+            f"{run.path} is {a_or_an(run.cfg.game)} run: only pix2pix, cyclegan, stargan and "
+            "inpaint runs translate"
             + (" (super-resolution runs: ganforge upscale)" if run.cfg.game in SR_GAMES else "")
         )
     stargan = run.cfg.game == "stargan"
@@ -85,6 +88,11 @@ def translate_files(
     shape = game.data_shape
     channels = shape[0] // 2 if run.cfg.game == "pix2pix" else shape[0]
     size = shape[-1]
+    inpaint = run.cfg.game == "inpaint"
+    if mask is not None and not inpaint:
+        raise GanforgeError(f"--mask fills holes: {run.path} is not an inpaint run")
+    hole = load_mask(mask, size) if mask is not None else None
+    read = load_exact if inpaint else load_image
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     game.eval()
@@ -94,11 +102,16 @@ def translate_files(
         if stargan:
             _same_size(chunk, size)
         try:
-            arr = np.stack([load_image(p, size, channels) for p in chunk])
+            arr = np.stack([read(p, size, channels) for p in chunk])
         except GanforgeError as exc:
             raise GanforgeError(f"{exc}") from None
         x = torch.from_numpy(arr).float().div(127.5).sub(1).to(run.device)
-        y = game.translate_to(x, to) if stargan else game.translate(x, direction)
+        if stargan:
+            y = game.translate_to(x, to)
+        elif hole is not None:
+            y = game.fill(x, hole)
+        else:
+            y = game.translate(x, direction)
         y = y.float().clamp(-1, 1).add(1).mul(127.5).round()
         y = y.to(torch.uint8).cpu().numpy()
         for p, img in zip(chunk, y, strict=True):

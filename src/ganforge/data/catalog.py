@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import torch
 
-from ganforge.data import builtin, domains, paired, sources, superres
+from ganforge.data import builtin, domains, masks, paired, sources, superres
 from ganforge.data.folder import load_paths
 from ganforge.data.folder_classes import folder_layout
 from ganforge.data.images import ImageData, check_labels
@@ -50,6 +50,7 @@ DATASETS: dict[str, Callable[..., ImageData]] = {
     **{task: domains.domain_loader(task) for task in domains.DOMAIN_TASKS},
     "fmnist-sr4": superres.fmnist_sr4,
     "fmnist-sr2": superres.fmnist_sr2,
+    "fmnist-inpaint": masks.fmnist_inpaint,
 }
 
 # Class names of the named datasets, for runs whose run.json predates "class_names".

@@ -8,6 +8,7 @@ from ganforge.errors import ConfigError
 from ganforge.games.adversarial import AdversarialGame
 from ganforge.games.base import Game
 from ganforge.games.cyclegan import CycleGANGame
+from ganforge.games.inpaint import InpaintGame
 from ganforge.games.pix2pix import Pix2PixGame
 from ganforge.games.progressive import ProgressiveGame
 from ganforge.games.stargan import StarGANGame
@@ -22,6 +23,7 @@ GAMES: dict[str, Callable[..., Game]] = {
     "srresnet": SRResNetGame,
     "srgan": SRGANGame,
     "progressive": ProgressiveGame,
+    "inpaint": InpaintGame,
 }
 
 
@@ -43,6 +45,7 @@ __all__ = [
     "AdversarialGame",
     "CycleGANGame",
     "Game",
+    "InpaintGame",
     "Pix2PixGame",
     "StarGANGame",
     "SRGANGame",
