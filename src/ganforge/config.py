@@ -17,6 +17,7 @@ from typing import Any
 from ganforge import augment as augmentations
 from ganforge import losses, penalties
 from ganforge.conditioning import CONDITIONING as SCHEMES
+from ganforge.config_attention import check_attention
 from ganforge.config_families import FamilyKeys
 from ganforge.config_field import _f
 from ganforge.config_rules import IDLE_UNLESS
@@ -50,7 +51,9 @@ class Config(FamilyKeys):
     game: str = _f(
         "adversarial", "what one D and one G step compute", ("adversarial", "pix2pix", "cyclegan")
     )
-    arch: str = _f("dcgan", "network family", ("mlp", "dcgan", "resnet", "unet", "toy"))
+    arch: str = _f(
+        "dcgan", "network family", ("mlp", "dcgan", "resnet", "unet", "toy", "sagan", "biggan")
+    )
     z_dim: int = _f(100, "latent dimension", minimum=1)
     g_width: int = _f(
         64, "generator width (base channels, or first hidden size for MLPs)", minimum=1
@@ -210,6 +213,7 @@ class Config(FamilyKeys):
             if minimum is not None and value is not None and value < minimum:
                 raise ConfigError(f"bad value {value!r} for '{f.name}': must be >= {minimum}")
         self._refuse_idle_keys()
+        check_attention(self)
         if self.channels not in (0, 1, 3):
             raise ConfigError(f"bad value {self.channels} for 'channels': allowed values are 1, 3")
         augmentations.parse_policy(self.augment)

@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ganforge import config_attention
+
 # key -> (does it act in this config?, where it acts), merged into config_rules.IDLE_UNLESS;
 # each family module contributes its own rules here
 FAMILY_IDLE_UNLESS: dict[str, tuple[Any, str]] = {}
+FAMILY_IDLE_UNLESS.update(config_attention.IDLE_UNLESS)
 
 
 @dataclass
-class FamilyKeys:
+class FamilyKeys(config_attention.AttentionKeys):
     """All family key groups; a group is added to the bases of this class."""
