@@ -15,8 +15,9 @@ the attention matrix to N x N/4. 1x1 convolutions without bias; spectral norm is
 the network builder with the rest of the layers. gamma = 0 makes the block the identity at
 the start of training; the network learns to lean on non-local evidence as gamma grows.
 
-``record = True`` keeps the last forward's weights ``beta`` (B, N, N/4) in ``last_weights``
-for the attention-map view; training never sets it.
+``record = True`` keeps the last forward's weights ``beta`` (B, N, M) in ``last_weights`` and
+the query and key maps' sides in ``last_grid`` and ``last_size``, for the attention-map view;
+training never sets it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class SelfAttention2d(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(()))
         self.record = False
         self.last_weights: torch.Tensor | None = None
-        self.last_size: tuple[int, int] = (0, 0)
+        self.last_grid: tuple[int, int] = (0, 0)  # the recorded queries' map (h, w)
+        self.last_size: tuple[int, int] = (0, 0)  # the recorded keys' pooled map (h', w')
 
     @staticmethod
     def _pool(t: torch.Tensor) -> torch.Tensor:
@@ -59,6 +61,7 @@ class SelfAttention2d(nn.Module):
         if self.record:
             self.last_weights = beta.detach()
             pooled = self._pool(x[:1, :1])
+            self.last_grid = (h, w)
             self.last_size = (int(pooled.shape[-2]), int(pooled.shape[-1]))
         v = self._pool(self.value(x)).flatten(2)  # (B, C/2, M)
         o = (v @ beta.transpose(1, 2)).reshape(b, -1, h, w)  # (B, C/2, H, W)
