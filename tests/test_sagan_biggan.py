@@ -120,7 +120,9 @@ def test_hierarchical_z_chunks_reach_every_block():
         x2 = x.clone()
         x2[:, 3 * i : 3 * i + 3] += 1.0
         stem2, conds2 = G.conditions(x2)
-        changed = [not torch.equal(a, b) for a, b in zip([stem, *conds], [stem2, *conds2])]
+        changed = [
+            not torch.equal(a, b) for a, b in zip([stem, *conds], [stem2, *conds2], strict=True)
+        ]
         assert changed == [j == i for j in range(4)]
         with torch.no_grad():
             assert (G.eval()(x) - G(x2)).abs().max() > 0
@@ -186,7 +188,9 @@ def test_recipe_trains_exports_and_reports_attention(recipe, cli, tmp_path):
     inputs = loaded.game.fixed_inputs(3, 5)
     with torch.no_grad():
         expected = loaded.game.render(loaded.G, inputs).numpy()
-    for fmt, name in (("torchscript", "g.pt"), ("onnx", "g.onnx")):
+    # ONNX (torch.export, ~20 s) for one recipe: the two G differ only in their BN inputs
+    formats = [("torchscript", "g.pt")] + ([("onnx", "g.onnx")] if recipe == "biggan" else [])
+    for fmt, name in formats:
         rc, out, err = cli("export", run, "--format", fmt, "--input", "latent",
                            "--out", tmp_path / name, "--json")  # fmt: skip
         assert rc == 0, err
@@ -210,7 +214,7 @@ def test_unlabelled_folder_trains_unconditional_sagan(cli, tmp_path):
 
 
 # ------------------------------------------------------------------- two processes
-STEPS = 4
+STEPS = 2
 
 
 def _config(recipe: str, folder: str):
