@@ -261,3 +261,33 @@ def test_two_processes_train_both_recipes_with_identical_replicas(tmp_path):
         info = read_json(tmp_path / f"{recipe}-dist" / "run.json")
         assert info["world_size"] == 2 and info["steps"] == STEPS
         assert info["status"] == "finished" and info["replicas_identical"] is True
+
+
+@pytest.mark.parametrize(
+    "recipe, expected",
+    [
+        # Zhang et al. 2019: TTUR D 4e-4 / G 1e-4, Adam (0, 0.9), one D step, hinge, SN in G and D
+        ("sagan", dict(lr_d=4e-4, lr_g=1e-4, beta1=0.0, beta2=0.9, d_steps=1, loss="hinge")),
+        # Brock et al. 2019, appendix C: D 2e-4 / G 5e-5, Adam (0, 0.999), 2 D steps, EMA,
+        # orthogonal regularisation 1e-4, z 120 split hierarchically, shared embedding 128
+        (
+            "biggan",
+            dict(
+                lr_d=2e-4,
+                lr_g=5e-5,
+                beta1=0.0,
+                beta2=0.999,
+                d_steps=2,
+                ema=0.9999,
+                ortho_weight=1e-4,
+                z_dim=120,
+                shared_dim=128,
+                loss="hinge",
+            ),
+        ),  # fmt: skip
+    ],
+)
+def test_recipe_hyper_parameters_follow_the_paper(recipe, expected):
+    cfg = api.make_config(recipe)
+    assert {k: getattr(cfg, k) for k in expected} == expected
+    assert cfg.spectral_norm and cfg.conditioning == "cbn" and cfg.attention_fraction == 0.25
