@@ -129,8 +129,8 @@ def test_recipes_cli_lists_every_recipe_with_its_source(cli):
     rc, out, _ = cli("recipes")
     assert rc == 0
     lines = out.strip().splitlines()
-    assert len(lines) == len(ALL + EXTRA)
-    for name, line in zip(ALL + EXTRA, lines, strict=True):
+    assert len(lines) == len(ALL + EXTRA + FAMILIES)
+    for name, line in zip(ALL + EXTRA + FAMILIES, lines, strict=True):
         assert line.split()[0] == name
         assert RECIPES[name].source in line
 
