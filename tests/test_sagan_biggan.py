@@ -291,3 +291,28 @@ def test_recipe_hyper_parameters_follow_the_paper(recipe, expected):
     cfg = api.make_config(recipe)
     assert {k: getattr(cfg, k) for k in expected} == expected
     assert cfg.spectral_norm and cfg.conditioning == "cbn" and cfg.attention_fraction == 0.25
+
+
+def test_ema_standing_statistics_see_the_labels_of_the_prior():
+    """The EMA G's BatchNorm statistics are re-estimated from prior draws: G's input vector
+    carries z and the one-hot label, so every conditional BN layer sees uniform classes."""
+    from ganforge.training.ema import EMA, batch_norms
+
+    game = _game("biggan")
+    draws = game.prior_inputs(200, torch.Generator().manual_seed(0))
+    onehot = draws[:, game.cfg.z_dim :]
+    assert onehot.shape == (200, 10) and torch.equal(onehot.sum(1), torch.ones(200))
+    assert (onehot.sum(0) > 5).all()  # every class drawn
+    ema = EMA(game.G, 0.999)
+    cbn = [m for m in batch_norms(ema.module) if not m.affine]  # the conditional layers' BN
+    assert len(cbn) == 2 * game.G.n_blocks
+    ema.update()
+    ema.standing_statistics(game.prior_inputs, seed=1, batches=3, batch_size=16)
+    assert all(int(m.num_batches_tracked) == 3 for m in batch_norms(ema.module))
+    before = [m.running_mean.clone() for m in cbn]
+    one_class = lambda n, g: torch.cat(  # noqa: E731 - the same z, every label 0
+        [torch.randn(n, game.cfg.z_dim, generator=g), torch.eye(10)[[0] * n]], 1
+    )
+    ema.updates += 1  # statistics are re-estimated only for new weights
+    ema.standing_statistics(one_class, seed=1, batches=3, batch_size=16)
+    assert any(not torch.equal(a, m.running_mean) for a, m in zip(before, cbn, strict=True))
