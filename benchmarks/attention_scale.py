@@ -117,6 +117,32 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def plot_truncation(rows: list[dict[str, Any]], path: Path) -> Path | None:
+    """BigGAN's trade-off curve: FD against the IS analogue, one point per threshold."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    trunc = [r for r in rows if "truncation" in r]
+    if not trunc:
+        return None
+    fig = Figure(figsize=(5, 3.6), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    for r in trunc:
+        xs = [c["is"] for c in r["truncation"]]
+        ys = [c["fid"] for c in r["truncation"]]
+        ax.plot(xs, ys, marker="o", label=f"seed {r['seed']}")
+        for c in r["truncation"]:
+            ax.annotate(f"{c['threshold']:g}", (c["is"], c["fid"]), fontsize=7)
+    ax.set_xlabel("IS analogue (our classifier)")
+    ax.set_ylabel("FD (our extractor)")
+    ax.set_title("biggan: truncation threshold T")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=30.0, help="wall-time budget per run")
@@ -134,11 +160,14 @@ def main(argv: list[str] | None = None) -> None:
     text = table(rows)
     print(text)
     if args.smoke:
+        plot_truncation(rows, Path(args.out) / "truncation.png")
         return
+    plot_truncation(rows, DOC.with_name("attention-truncation.png"))
     command = "python " + shlex.join(["benchmarks/attention_scale.py", *(argv or sys.argv[1:])])
     DOC.write_text(
         "# Attention and scale: projection, hinge-sn, sagan, biggan at equal wall time\n\n"
-        f"`{command}`, {args.minutes:g} min per run on this machine.\n\n{text}\n"
+        f"`{command}`, {args.minutes:g} min per run on this machine.\n\n{text}\n\n"
+        "![biggan truncation curve](attention-truncation.png)\n"
     )
     DOC.with_suffix(".json").write_text(json.dumps(rows, indent=1))
 
