@@ -111,7 +111,7 @@ def test_conditional_bn_uses_the_class():
 def test_hierarchical_z_chunks_reach_every_block():
     torch.manual_seed(0)
     G = ResGenerator(12, 10, 1, 32, 4, 0.25, hierarchical=True, shared_dim=6)
-    assert G.n_blocks == 3 and [len(c) for c in G.chunks] == [3, 3, 3, 3]
+    assert G.n_blocks == 3 and G.chunk_sizes == [3, 3, 3, 3]
     x = torch.cat([torch.randn(2, 12), torch.eye(10)[[2, 7]]], 1)
     stem, conds = G.conditions(x)
     assert [c.shape[1] for c in conds] == [3 + 6] * 3  # chunk + shared embedding

@@ -127,8 +127,9 @@ class ResGenerator(nn.Module):
         if hierarchical and z_dim < n + 1:
             raise ConfigError(f"biggan needs z_dim >= {n + 1} (one chunk per block + 1)")
         # hierarchical z: chunk 0 to the linear layer, chunk i+1 to block i
-        self.chunks = torch.tensor_split(torch.arange(z_dim), n + 1) if hierarchical else None
-        first_in = len(self.chunks[0]) if hierarchical else z_dim
+        sizes = [len(c) for c in torch.tensor_split(torch.arange(z_dim), n + 1)]
+        self.chunk_sizes = sizes if hierarchical else [z_dim]
+        first_in = self.chunk_sizes[0]
         # a shared class embedding (BigGAN) as a bare matrix: no spectral norm, as in BigGAN
         self.shared = (
             nn.Parameter(torch.randn(num_classes, shared_dim))
@@ -140,7 +141,7 @@ class ResGenerator(nn.Module):
         self.stem = nn.Linear(first_in, widths[0] * base * base)
         self.blocks = nn.ModuleList()
         for i in range(n):
-            chunk = len(self.chunks[i + 1]) if hierarchical else 0
+            chunk = self.chunk_sizes[i + 1] if hierarchical else 0
             self.blocks.append(UpBlock(widths[i], widths[i + 1], chunk + label_dim))
         sides = [base * 2 ** (i + 1) for i in range(n)]
         self.attn_at = attention_index(sides, size, attention_fraction) if n else -1
@@ -152,9 +153,9 @@ class ResGenerator(nn.Module):
         """(the stem's input, the conditioning vector of each block) for G's input ``x``."""
         z, onehot = x[:, : self.z_dim], x[:, self.z_dim :]
         label = onehot @ self.shared if self.shared is not None else onehot
-        if self.chunks is None:
+        if not self.hierarchical:
             return z, [label] * self.n_blocks
-        parts = [z[:, idx[0] : idx[-1] + 1] for idx in self.chunks]
+        parts = z.split(self.chunk_sizes, 1)
         return parts[0], [torch.cat([p, label], 1) for p in parts[1:]]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
