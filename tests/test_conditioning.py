@@ -350,7 +350,7 @@ def test_schemes_come_from_one_registry_and_refuse_unknown_names():
     from ganforge.config import CONDITIONING as CHOICES
 
     assert tuple(CONDITIONING) == CHOICES
-    assert LABELLED == ("concat", "matching", "acgan", "projection")
+    assert LABELLED == ("concat", "matching", "acgan", "projection", "cbn")
     cfg = get_recipe("cgan").config()
     assert type(build_conditioning(cfg, K)).__name__ == "Concat"
     cfg.conditioning = "labels"  # bypassing validation: the registry still refuses it

@@ -13,6 +13,8 @@ scheme; it never tests which scheme it has.
 - ``acgan``: D's auxiliary classifier, + lambda (CE(aux(real), y) + CE(aux(fake), y)) for D and
   + lambda CE(aux(fake), y) for G (Odena et al. 2017).
 - ``projection``: D(x, y) = psi(h) + <embed(y), h> (Miyato & Koyama 2018).
+- ``cbn``: class-conditional BatchNorm in G and a projection D (SAGAN, BigGAN); unconditional
+  when the dataset has no labels.
 - ``infogan``: latent codes c (categorical and U[-1, 1] continuous) and a Q head; both players
   minimise lambda L_I with -L_I = CE of the categorical code + Gaussian NLL (unit variance) of
   the continuous ones, a lower bound of I(c; G(z, c)) up to a constant (Chen et al. 2016).
@@ -203,6 +205,37 @@ class Projection(Labelled):
         return out + (critic.embed(y) * h).sum(1)
 
 
+class ClassBatchNorm(Projection):
+    """cbn: labels into G's class-conditional BatchNorm (one-hot after z, which arch=sagan /
+    biggan turn into per-class or shared-embedding gains and biases) and a projection D (SAGAN,
+    Zhang et al. 2019; BigGAN, Brock et al. 2019). With a dataset without labels it is the
+    unconditional GAN: G's BatchNorm then has no class input and D no projection."""
+
+    def __init__(self, cfg: Any, num_classes: int = 0):
+        if num_classes >= 2:
+            super().__init__(cfg, num_classes)
+        else:
+            Conditioning.__init__(self, cfg, 0)
+        self.labelled = bool(self.num_classes)
+
+    def add_heads(self, critic: nn.Module, dim: int) -> list[nn.Module]:
+        return super().add_heads(critic, dim) if self.labelled else []
+
+    def draw(self, n: int, device: torch.device, generator: torch.Generator | None) -> Inputs:
+        return super().draw(n, device, generator) if self.labelled else {}
+
+    def g_parts(self, inputs: Inputs, dtype: torch.dtype) -> list[torch.Tensor]:
+        return super().g_parts(inputs, dtype) if self.labelled else []
+
+    def d_output(self, critic: nn.Module, out: torch.Tensor, h: torch.Tensor, y) -> torch.Tensor:
+        return super().d_output(critic, out, h, y) if self.labelled else out
+
+    def fix(self, inputs: Inputs, n: int, classes: list[int], codes: dict[int, float], grid: bool):
+        if self.labelled:
+            return super().fix(inputs, n, classes, codes, grid)
+        return Conditioning.fix(self, inputs, n, classes, codes, grid)
+
+
 class InfoCodes(Conditioning):
     """InfoGAN: a categorical code of ``info_categorical`` values and ``info_continuous``
     codes ~ U[-1, 1] after z in G's input; Q reads them back from D's features."""
@@ -280,6 +313,7 @@ CONDITIONING: dict[str, type[Conditioning]] = {
     "matching": Matching,
     "acgan": AuxiliaryClassifier,
     "projection": Projection,
+    "cbn": ClassBatchNorm,
     "infogan": InfoCodes,
 }
 LABELLED = tuple(name for name, kind in CONDITIONING.items() if kind.labelled)

@@ -17,6 +17,7 @@ from typing import Any
 from ganforge import augment as augmentations
 from ganforge import losses, penalties
 from ganforge.conditioning import CONDITIONING as SCHEMES
+from ganforge.config_attention import check_attention
 from ganforge.config_families import ARCH_CHOICES, GAME_CHOICES, FamilyKeys
 from ganforge.config_field import _f
 from ganforge.config_inpaint import check_inpaint
@@ -219,6 +220,7 @@ class Config(FamilyKeys):
         check_superres(self)
         check_progressive(self)
         check_inpaint(self)
+        check_attention(self)
         if self.channels not in (0, 1, 3):
             raise ConfigError(f"bad value {self.channels} for 'channels': allowed values are 1, 3")
         augmentations.parse_policy(self.augment)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ganforge.config_attention import IDLE_UNLESS as _ATTENTION_IDLE
+from ganforge.config_attention import AttentionKeys
 from ganforge.config_inpaint import IDLE_UNLESS as _INPAINT_IDLE
 from ganforge.config_inpaint import InpaintKeys
 from ganforge.config_progressive import IDLE_UNLESS as _PROGRESSIVE_IDLE
@@ -45,11 +47,13 @@ ARCH_CHOICES = (
     "srresnet",
     "progressive",
     "context-encoder",
+    "sagan",
+    "biggan",
 )
 
 
 @dataclass
-class FamilyKeys(StarGANKeys, SuperResKeys, ProgressiveKeys, InpaintKeys):
+class FamilyKeys(StarGANKeys, SuperResKeys, ProgressiveKeys, InpaintKeys, AttentionKeys):
     """All family key groups; a group is added to the bases of this class."""
 
 
@@ -58,6 +62,7 @@ for _rules in (
     _SUPERRES_IDLE,
     _PROGRESSIVE_IDLE,
     _INPAINT_IDLE,
+    _ATTENTION_IDLE,
 ):
     # two families ruling on one key would silently keep the last rule: refuse at import
     _clash = sorted(set(_rules) & set(FAMILY_IDLE_UNLESS))

@@ -123,6 +123,24 @@ D_PENALTIES: dict[str, DPenalty] = {
     "slope": DPenalty(slope_penalty, double_backward=False, per_sample=True),
     "r1": DPenalty(half_r1_penalty, double_backward=True, per_sample=True),
 }
+
+
+def orthogonal_regulariser(weights: list[torch.Tensor]) -> torch.Tensor:
+    """BigGAN's off-diagonal orthogonal regularisation (Brock et al. 2019, arXiv:1809.11096,
+    eq. 3): R = sum_W ||(W W^T) * (1 - I)||_F^2 (elementwise product), each weight flattened
+    to rows of filters W (out, in k k) (the paper's W^T W with filters as columns). Only the
+    filters' mutual cosines are pushed to 0, not their norms. dR/dW = 4 ((W W^T) * (1 - I)) W;
+    the authors' code adds 2 ((W W^T) * (1 - I)) W to the gradients directly, a factor 2 that
+    beta absorbs. Not a ``GPenalty`` (those differentiate G's output): a term of G's loss."""
+    total = torch.zeros(())
+    for w in weights:
+        m = w.flatten(1)
+        gram = m @ m.t()
+        off = gram - torch.diag_embed(torch.diagonal(gram))
+        total = total.to(off.device) + off.pow(2).sum()
+    return total
+
+
 G_PENALTIES: dict[str, GPenalty] = {
     "path_length": GPenalty(path_length_penalty, double_backward=True),
 }

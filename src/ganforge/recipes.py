@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ganforge.errors import ConfigError
 from ganforge.recipe_base import Recipe
+from ganforge.recipes_attention import ATTENTION_RECIPES
 from ganforge.recipes_inpaint import INPAINT_RECIPES
 from ganforge.recipes_progressive import PROGRESSIVE_RECIPES
 from ganforge.recipes_stargan import STARGAN_RECIPES
@@ -226,6 +227,7 @@ for _family in (
     RECIPES_SUPERRES,
     PROGRESSIVE_RECIPES,
     INPAINT_RECIPES,
+    ATTENTION_RECIPES,
 ):
     for _r in _family:
         register(_r)

@@ -159,10 +159,13 @@ class Report(Hook):
         if not loop.dist.is_main or loop.out is None:
             return
         try:
+            from ganforge.views.attention import ATTENTION_PNG, write_attention_maps
             from ganforge.views.report import write_report
         except ImportError:
             return
         try:
+            # attention recipes: where a few query pixels attend, on one sample of the sampler
+            write_attention_maps(loop.game, loop.sampler(), Path(str(loop.out)) / ATTENTION_PNG)
             write_report(loop.out)
         except Exception as exc:  # a view must never fail a finished run
             print(f"ganforge: warning: report not written: {exc}", file=sys.stderr)

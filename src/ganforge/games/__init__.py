@@ -7,6 +7,7 @@ from collections.abc import Callable
 from ganforge.errors import ConfigError
 from ganforge.games.adversarial import AdversarialGame
 from ganforge.games.base import Game
+from ganforge.games.biggan import BigGANGame
 from ganforge.games.cyclegan import CycleGANGame
 from ganforge.games.inpaint import InpaintGame
 from ganforge.games.pix2pix import Pix2PixGame
@@ -25,6 +26,9 @@ GAMES: dict[str, Callable[..., Game]] = {
     "progressive": ProgressiveGame,
     "inpaint": InpaintGame,
 }
+# the adversarial game refined for an architecture (its G-side terms, its sampling tricks):
+# arch -> factory, used when game=adversarial
+ADVERSARIAL_BY_ARCH: dict[str, Callable[..., Game]] = {"biggan": BigGANGame}
 
 
 def build_game(
@@ -37,12 +41,17 @@ def build_game(
             f"bad value {cfg.game!r} for 'game': not available in this install "
             f"(available: {', '.join(sorted(GAMES))})"
         )
-    return GAMES[cfg.game](cfg, shape, num_classes, shard)
+    factory = GAMES[cfg.game]
+    if cfg.game == "adversarial":
+        factory = ADVERSARIAL_BY_ARCH.get(cfg.arch, factory)
+    return factory(cfg, shape, num_classes, shard)
 
 
 __all__ = [
+    "ADVERSARIAL_BY_ARCH",
     "GAMES",
     "AdversarialGame",
+    "BigGANGame",
     "CycleGANGame",
     "Game",
     "InpaintGame",

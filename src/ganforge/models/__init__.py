@@ -7,6 +7,7 @@ import math
 from torch import nn
 
 from ganforge.errors import ConfigError
+from ganforge.models import resnet_gan
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.models.layers import apply_spectral_norm
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
@@ -33,6 +34,8 @@ def _patch_discriminator(cfg, in_shape: tuple[int, ...]) -> nn.Module:
 
 
 ARCHITECTURES["unet"] = (_unet_generator, _patch_discriminator)
+ARCHITECTURES["sagan"] = (resnet_gan.sagan_generator, resnet_gan.sagan_discriminator)
+ARCHITECTURES["biggan"] = (resnet_gan.biggan_generator, resnet_gan.biggan_discriminator)
 
 
 def build_generator(cfg, in_dim: int, out_shape: tuple[int, ...]) -> nn.Module:

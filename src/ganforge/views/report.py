@@ -19,6 +19,7 @@ from typing import Any
 
 from ganforge.run_dir import check_run, read_json
 from ganforge.version import __version__
+from ganforge.views.attention import ATTENTION_PNG
 from ganforge.views.plots import curve_keys, plot_png, read_metrics
 from ganforge.views.runs import format_wall, resolve_status
 from ganforge.views.timelapse import saved_grids, write_timelapse
@@ -243,6 +244,15 @@ def render_report(run: str | Path, timelapse: Path | None = None) -> str:
             + "<figcaption>FD against IS and precision against recall per truncation value "
             "(truncation.json)</figcaption></figure>"
         )  # fmt: skip
+    attention = run / ATTENTION_PNG
+    if attention.is_file():
+        parts.append("<h2>Where self-attention looks</h2>")
+        parts.append(
+            "<p class='sub'>One sample; per attention block of G and D, the weights of four "
+            "query pixels (x) over the keys (bright = attended).</p><figure>"
+            + _img(_file_uri(attention, "image/png"), "attention maps", width=640)
+            + "</figure>"
+        )
 
     train_keys, eval_keys = curve_keys(rows)
     plots = []
