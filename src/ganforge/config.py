@@ -20,6 +20,7 @@ from ganforge.conditioning import CONDITIONING as SCHEMES
 from ganforge.config_families import FamilyKeys
 from ganforge.config_field import _f
 from ganforge.config_rules import IDLE_UNLESS
+from ganforge.config_style import check_style
 from ganforge.errors import ConfigError
 
 REJECTION = ("none", "drs")
@@ -48,9 +49,9 @@ class Config(FamilyKeys):
     channels: int = _f(0, "1 (grayscale) or 3 (RGB); 0 keeps the dataset's own", minimum=0)
     # game and models
     game: str = _f(
-        "adversarial", "what one D and one G step compute", ("adversarial", "pix2pix", "cyclegan")
+        "adversarial", "what one D and one G step compute", ("adversarial", "pix2pix", "cyclegan", "style")
     )
-    arch: str = _f("dcgan", "network family", ("mlp", "dcgan", "resnet", "unet", "toy"))
+    arch: str = _f("dcgan", "network family", ("mlp", "dcgan", "resnet", "unet", "toy", "style"))
     z_dim: int = _f(100, "latent dimension", minimum=1)
     g_width: int = _f(
         64, "generator width (base channels, or first hidden size for MLPs)", minimum=1
@@ -210,6 +211,7 @@ class Config(FamilyKeys):
             if minimum is not None and value is not None and value < minimum:
                 raise ConfigError(f"bad value {value!r} for '{f.name}': must be >= {minimum}")
         self._refuse_idle_keys()
+        check_style(self)
         if self.channels not in (0, 1, 3):
             raise ConfigError(f"bad value {self.channels} for 'channels': allowed values are 1, 3")
         augmentations.parse_policy(self.augment)

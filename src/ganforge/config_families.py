@@ -11,11 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ganforge.config_style import IDLE_UNLESS as _STYLE_IDLE
+from ganforge.config_style import StyleKeys
+
 # key -> (does it act in this config?, where it acts), merged into config_rules.IDLE_UNLESS;
 # each family module contributes its own rules here
 FAMILY_IDLE_UNLESS: dict[str, tuple[Any, str]] = {}
+FAMILY_IDLE_UNLESS.update(_STYLE_IDLE)
 
 
 @dataclass
-class FamilyKeys:
+class FamilyKeys(StyleKeys):
     """All family key groups; a group is added to the bases of this class."""

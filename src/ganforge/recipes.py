@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ganforge.errors import ConfigError
 from ganforge.recipe_base import Recipe
+from ganforge.recipes_style import STYLE_RECIPES
 
 _DCGAN_ADAM = {"optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999}
 _WGAN_GP = {
@@ -217,7 +218,7 @@ for _r in (
     register(_r)
 
 # later families: each module holds a tuple of its recipes
-for _family in ():
+for _family in (STYLE_RECIPES,):
     for _r in _family:
         register(_r)
 

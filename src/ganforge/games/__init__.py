@@ -9,12 +9,14 @@ from ganforge.games.adversarial import AdversarialGame
 from ganforge.games.base import Game
 from ganforge.games.cyclegan import CycleGANGame
 from ganforge.games.pix2pix import Pix2PixGame
+from ganforge.games.style import StyleGame
 
 # name -> factory(cfg, shape, num_classes, shard)
 GAMES: dict[str, Callable[..., Game]] = {
     "adversarial": AdversarialGame,
     "pix2pix": Pix2PixGame,
     "cyclegan": CycleGANGame,
+    "style": StyleGame,
 }
 
 
@@ -31,4 +33,4 @@ def build_game(
     return GAMES[cfg.game](cfg, shape, num_classes, shard)
 
 
-__all__ = ["GAMES", "AdversarialGame", "CycleGANGame", "Game", "Pix2PixGame", "build_game"]
+__all__ = ["GAMES", "AdversarialGame", "CycleGANGame", "Game", "Pix2PixGame", "StyleGame", "build_game"]
