@@ -49,7 +49,9 @@ class Config(FamilyKeys):
     channels: int = _f(0, "1 (grayscale) or 3 (RGB); 0 keeps the dataset's own", minimum=0)
     # game and models
     game: str = _f(
-        "adversarial", "what one D and one G step compute", ("adversarial", "pix2pix", "cyclegan", "style")
+        "adversarial",
+        "what one D and one G step compute",
+        ("adversarial", "pix2pix", "cyclegan", "style"),
     )
     arch: str = _f("dcgan", "network family", ("mlp", "dcgan", "resnet", "unet", "toy", "style"))
     z_dim: int = _f(100, "latent dimension", minimum=1)

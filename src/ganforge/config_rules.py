@@ -17,7 +17,8 @@ _SMOOTHABLE = ("non-saturating", "minimax", "least-squares")
 # key -> (does it act in this config?, where it acts): checked for keys set off their default
 IDLE_UNLESS: dict[str, tuple[Any, str]] = {
     "penalty": (
-        lambda c: c.game in _LATENT_GAMES, "in adversarial and style games (not pix2pix/cyclegan)"
+        lambda c: c.game in _LATENT_GAMES,
+        "in adversarial and style games (not pix2pix/cyclegan)",
     ),
     "penalty_weight": (lambda c: c.penalty != "none", "with a penalty (--set penalty=...)"),
     "clip": (lambda c: c.game == "adversarial", "in adversarial games (not pix2pix/cyclegan)"),

@@ -33,4 +33,12 @@ def build_game(
     return GAMES[cfg.game](cfg, shape, num_classes, shard)
 
 
-__all__ = ["GAMES", "AdversarialGame", "CycleGANGame", "Game", "Pix2PixGame", "StyleGame", "build_game"]
+__all__ = [
+    "GAMES",
+    "AdversarialGame",
+    "CycleGANGame",
+    "Game",
+    "Pix2PixGame",
+    "StyleGame",
+    "build_game",
+]

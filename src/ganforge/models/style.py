@@ -55,9 +55,9 @@ class MappingNetwork(nn.Module):
     def __init__(self, z_dim: int, w_dim: int, layers: int = 8, lr_mul: float = 0.01):
         super().__init__()
         self.norm = PixelNorm()
-        dims = [z_dim] + [w_dim] * layers
         self.layers = nn.ModuleList(
-            EqualLinear(a, b, gain=1.0, lr_mul=lr_mul) for a, b in zip(dims, dims[1:])
+            EqualLinear(z_dim if i == 0 else w_dim, w_dim, gain=1.0, lr_mul=lr_mul)
+            for i in range(layers)
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
