@@ -52,7 +52,7 @@ def cached_data(_loaded, monkeypatch):
 
 
 # recipes of the toy benchmark (mode coverage) and image-to-image translation, tested elsewhere
-EXTRA = ["pacgan", "unrolled", "pix2pix", "cyclegan"]
+EXTRA = ["pacgan", "unrolled", "pix2pix", "cyclegan", "stylegan"]
 
 
 def test_the_twelve_recipes_exist():
