@@ -72,6 +72,13 @@ def test_evaluate_split_acts_and_is_checked(tiny_run):
         api.evaluate(tiny_run, "nn", n=64, split="train")
 
 
+def test_evaluate_checks_the_split_before_sampling(tiny_run, no_sampling):
+    with pytest.raises(GanforgeError, match="bad split 'val': choose test or train"):
+        api.evaluate(tiny_run, "kid", n=64, split="val")
+    with pytest.raises(GanforgeError, match="nn compares samples with the train split"):
+        api.evaluate(tiny_run, "nn", n=64, split="train")
+
+
 def test_evaluate_refuses_options_that_cannot_act(tiny_run, tmp_path, no_sampling):
     with pytest.raises(GanforgeError, match="--labels belong to a .npy TARGET"):
         api.evaluate(tiny_run, "kid", n=64, labels=tmp_path / "y.npy")

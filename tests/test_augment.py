@@ -216,6 +216,10 @@ def test_color_changes_brightness_within_half_a_unit_on_gray_images():
         ),
         (["train", "dcgan", "--set", "augment=colour"], "bad policy 'colour' in 'augment'"),
         (
+            ["train", "wgan-slope", "--set", "augment=translation"],
+            "penalty=slope does not work with augment",
+        ),
+        (
             [
                 "train",
                 "dcgan",

@@ -52,7 +52,11 @@ def cached_data(_loaded, monkeypatch):
 
 
 # recipes of the toy benchmark (mode coverage) and image-to-image translation, tested elsewhere
-EXTRA = ["pacgan", "unrolled", "pix2pix", "cyclegan", "stylegan"]
+EXTRA = ["pacgan", "unrolled", "pix2pix", "cyclegan"]
+EXTRA += ["stargan"]  # tests/test_stargan.py
+EXTRA += ["srresnet", "srgan"]  # tests/test_superres.py
+EXTRA += ["progan"]  # progressive growing: tests/test_progressive.py
+EXTRA += ["stylegan"]  # tests/test_stylegan.py
 
 
 def test_the_twelve_recipes_exist():
@@ -116,6 +120,23 @@ def test_the_twelve_recipes_exist():
         ("cgan-matching", dict(conditioning="matching")),
         ("acgan", dict(conditioning="acgan", aux_weight=1.0)),
         ("gan", dict(arch="mlp", g_width=128, d_width=256, loss="non-saturating")),
+        # Karras et al. 2018: WGAN-GP lambda 10, drift 1e-3, Adam 1e-3 (0, 0.99), batch 16
+        (
+            "progan",
+            dict(
+                loss="wasserstein",
+                penalty="gp",
+                penalty_weight=10.0,
+                progan_drift=1e-3,
+                progan_mbstd_group=4,
+                lr_g=1e-3,
+                lr_d=1e-3,
+                beta1=0.0,
+                beta2=0.99,
+                batch_size=16,
+                ema=0.999,
+            ),
+        ),
     ],
 )
 def test_recipe_hyper_parameters_follow_the_paper(name, expected):

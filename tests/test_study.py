@@ -119,6 +119,13 @@ def test_best_of_n_is_the_exact_expected_minimum():
 
 
 # ------------------------------------------------------------------------------- shards
+def test_a_bad_shard_is_refused_before_the_study_folder_is_written(tmp_path):
+    out = tmp_path / "study"
+    with pytest.raises(GanforgeError, match="bad --shard 2/2"):
+        run_study(_spec(), out, Backend(api.train, api.resume, api.evaluate), shard=(2, 2))
+    assert not out.exists()
+
+
 def test_shards_partition_the_cells():
     spec = _spec(recipes=("dcgan", "wgan-gp", "lsgan"), seeds=3, sample_hparams=2)
     cells = plan_cells(spec)

@@ -15,7 +15,7 @@ import torch
 
 from ganforge.config import Config
 from ganforge.errors import GanforgeError
-from ganforge.metrics.evaluate import evaluate_npy, evaluate_run, parse_metrics
+from ganforge.metrics.evaluate import check_split, evaluate_npy, evaluate_run, parse_metrics
 from ganforge.metrics.frechet import MIN_SAMPLES
 from ganforge.recipes import get_recipe
 from ganforge.run_dir import check_run, default_run_out, read_json
@@ -116,6 +116,7 @@ def evaluate_with_info(
     which: str = "latest",
     raw: bool = False,
     device: str = "auto",
+    ppl: dict[str, Any] | None = None,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """(scores, info) of a run (a folder or a :class:`LoadedRun`: ``n`` samples of its
     generator) or a .npy of images against ``dataset``'s ``split``; see
@@ -124,14 +125,18 @@ def evaluate_with_info(
     The Fréchet distance (Heusel et al. 2017) is biased upwards by about tr(Σ)/N for N
     samples, so FD on fewer than ``MIN_SAMPLES`` (2048) samples is refused unless
     ``allow_small`` (then ``info["fid_warning"]`` says so). ``labels`` (requested classes for
-    ``cas``) belong to a .npy; ``which``, ``raw`` and ``device`` to a run.
+    ``cas``) belong to a .npy; ``which``, ``raw``, ``device`` and the ``ppl`` options (space,
+    sampling, samples, distance; :func:`ganforge.metrics.ppl.run_ppl`) to a run.
     """
     wanted = parse_metrics(metrics)
     if n < 2:
         raise GanforgeError(f"bad --n {n}: must be at least 2")
+    check_split(split, wanted)  # before a run is loaded and sampled
     is_run = isinstance(run, LoadedRun) or Path(run).is_dir()
     if is_run and labels is not None:
         raise GanforgeError("--labels belong to a .npy TARGET; a run draws its own classes")
+    if not is_run and any(v is not None for v in (ppl or {}).values()):
+        raise GanforgeError("the --ppl-* options belong to a run; TARGET is a .npy file")
     if not is_run and (which != "latest" or raw):
         raise GanforgeError("--best and --raw choose how a run samples; TARGET is a .npy file")
     if "fid" in wanted and is_run and n < MIN_SAMPLES and not allow_small:
@@ -141,7 +146,7 @@ def evaluate_with_info(
         )
     if is_run:
         loaded = run if isinstance(run, LoadedRun) else load_run(run, device, which)
-        result = evaluate_run(loaded, dataset, wanted, n, features, seed, raw, split)
+        result = evaluate_run(loaded, dataset, wanted, n, features, seed, raw, split, ppl)
     else:
         result = evaluate_npy(run, dataset, wanted, features, seed, labels, split)
     info = result.pop("info")

@@ -15,6 +15,8 @@ from ganforge.data import sources
 from ganforge.data import toy as toy_data
 from ganforge.errors import GanforgeError
 from ganforge.lab import EXPERIMENTS, run_experiment
+from ganforge.metrics.stargan_eval import evaluate_stargan
+from ganforge.metrics.superres_eval import evaluate_superres
 from ganforge.recipes import RECIPES, Recipe
 from ganforge.run_dir import result_folder
 
@@ -139,31 +141,60 @@ def train_features(
     return save_domain_extractor(net, card, path), card
 
 
+def _translation_run(run: str | Path | LoadedRun, device: str) -> LoadedRun:
+    """A loaded run with its game's own state (a StarGAN run's domain names) restored."""
+    from ganforge.training import checkpoint as ckpt
+    from ganforge.training.loaded_run import LoadedRun, load_run
+
+    loaded = run if isinstance(run, LoadedRun) else load_run(run, device=device)
+    if loaded.cfg.game == "stargan":
+        state = ckpt.load_checkpoint(ckpt.latest_checkpoint(loaded.path / "checkpoints"))
+        loaded.game.load_extra_state(state.get("game_state") or {})
+    return loaded
+
+
 def translate(
     run: str | Path | LoadedRun,
     inputs: str | Path,
     out: str | Path,
-    direction: str = "AtoB",
+    direction: str | None = None,
     device: str = "auto",
+    to: str | None = None,
 ) -> list[Path]:
-    """Translate ``inputs`` (an image file or a folder) with a pix2pix/CycleGAN run into PNGs
-    of the same names in ``out``; returns the written files."""
-    from ganforge.training.loaded_run import LoadedRun, load_run
+    """Translate ``inputs`` (an image file or a folder) with a pix2pix/CycleGAN run (in
+    ``direction``, AtoB by default) or a StarGAN run (to the domain ``to``, or ``all``) into
+    PNGs of the same names in ``out``; returns the written files."""
     from ganforge.translate import translate_files
 
-    loaded = run if isinstance(run, LoadedRun) else load_run(run, device=device)
-    return translate_files(loaded, inputs, out, direction)
+    return translate_files(_translation_run(run, device), inputs, out, direction, to=to)
 
 
 def translation_scores(
     run: str | Path | LoadedRun, n: int = 0, device: str = "auto"
 ) -> dict[str, Any]:
-    """Scores of a pix2pix (L1, PSNR, SSIM) or CycleGAN (class accuracy, cycle error) run on
-    its dataset's test split, ``n`` images (0 = all)."""
+    """Scores of a translation run on its dataset's test split, ``n`` images (per domain for
+    StarGAN; 0 = all): pix2pix (L1, PSNR, SSIM), CycleGAN (class accuracy, cycle error), StarGAN
+    (target-domain accuracy per pair, reconstruction), super-resolution (PSNR, SSIM, FD beside
+    bicubic); the scorer comes from ``SCORERS`` by the run's game."""
     from ganforge.metrics.translation import evaluate_run
-    from ganforge.training.loaded_run import LoadedRun, load_run
 
     if n < 0:
         raise GanforgeError(f"bad --n {n}: must be >= 0")
-    loaded = run if isinstance(run, LoadedRun) else load_run(run, device=device)
-    return evaluate_run(loaded, n)
+    loaded = _translation_run(run, device)
+    return SCORERS.get(loaded.cfg.game, evaluate_run)(loaded, n)
+
+
+def translation_table(scores: dict[str, Any]) -> str:
+    """A StarGAN run's scores (:func:`translation_scores`) as a table per source -> target
+    pair; "" for other games (their scores are the JSON line only)."""
+    from ganforge.metrics.stargan_eval import score_table
+
+    return score_table(scores) if scores.get("game") == "stargan" else ""
+
+
+# game -> its scorer (run, n) -> scores; games not listed use metrics.translation.evaluate_run
+SCORERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "stargan": evaluate_stargan,
+    "srresnet": evaluate_superres,
+    "srgan": evaluate_superres,
+}

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ganforge.api_latent import latent_ends
+from ganforge.errors import GanforgeError
 from ganforge.export import check_choices, export_generator
 from ganforge.pagecheck import PageCheck, check_page
 from ganforge.run_dir import check_run
@@ -46,17 +48,24 @@ def gif_frames(path: str | Path) -> int:
 def interpolate(
     run: str | Path,
     steps: int = 10,
-    mode: str = "slerp",
+    mode: str | None = None,
     classes: list[int] | None = None,
     rows: int = 8,
     seed: int = 0,
     out: str | Path | None = None,
     device: str = "auto",
+    space: str = "z",
+    start: str | Path | None = None,
+    end: str | Path | None = None,
 ) -> tuple[Path, Path]:
-    """Latent walks (lerp/slerp, White 2016) or class morphs of ``run``'s generator, written
-    as a grid PNG and a GIF; see :mod:`ganforge.views.interpolate`."""
+    """Latent walks (lerp/slerp, White 2016; lerp in W for style-based runs) or class morphs
+    of ``run``'s generator, written as a grid PNG and a GIF; ``start``/``end``: latent files
+    (``ganforge project``) to walk between; see :mod:`ganforge.views.interpolate`."""
     loaded = load_run(run, device=device)
-    return _walks.interpolate(loaded, steps, mode, classes, rows, seed, out)
+    if (start is None) != (end is None):
+        raise GanforgeError("--from and --to go together: give both latent files")
+    ends = None if start is None else latent_ends(loaded, start, end, space)
+    return _walks.interpolate(loaded, steps, mode, classes, rows, seed, out, space, ends)
 
 
 def runs_table(root: str | Path = "runs", sort: str = "started") -> list[dict[str, Any]]:

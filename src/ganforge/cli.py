@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from ganforge import cli_study, cli_tools, cli_views
+from ganforge import cli_latent, cli_restore, cli_study, cli_tools, cli_views
 from ganforge.cli_args import Parser, parse_classes, parse_codes
 from ganforge.config import Config, base_type
 from ganforge.errors import GanforgeError
@@ -149,11 +149,15 @@ def _add_sample(sub) -> None:
         action="store_true",
         help="G's own samples, without the run's rejection sampling (runs with rejection=drs)",
     )
+    p.add_argument("--latent", help="render a latent file (.pt) written by `ganforge project`")
     p.set_defaults(func=_cmd_sample)
 
 
 def _cmd_sample(args) -> int:
     from ganforge import api
+
+    if args.latent:
+        return cli_latent.sample_latent(args)
 
     out = api.sample_to_file(  # a .npy is streamed batch by batch, after checking the room
         args.run,
@@ -228,7 +232,9 @@ def _add_eval(sub) -> None:
     p.add_argument("target", help="run directory or .npy file")
     p.add_argument("--dataset", help="reference dataset (default: the run's; .npy: fashion-mnist)")
     p.add_argument(
-        "--metrics", default="fid,kid,is,pr,dc", help="comma list of fid,kid,is,pr,dc,cas,nn or all"
+        "--metrics",
+        default="fid,kid,is,pr,dc",
+        help="comma list of fid,kid,is,pr,dc,cas,nn,ppl or all",
     )
     p.add_argument("--n", type=int, default=10_000, help="samples drawn from a run (default 10000)")
     p.add_argument(
@@ -246,6 +252,7 @@ def _add_eval(sub) -> None:
         help="score G's own samples, without the run's rejection sampling (rejection=drs)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON object as the last line")
+    cli_latent.add_ppl_flags(p)
     p.set_defaults(func=_cmd_eval)
 
 
@@ -263,14 +270,18 @@ def _cmd_eval(args) -> int:
         labels=args.labels,
         which="best" if args.best else "latest",
         raw=args.raw,
+        ppl=cli_latent.ppl_options(args),
     )
     if info.get("fid_warning"):
         print(f"WARNING: {info['fid_warning']}", file=sys.stderr)
     print(f"target: {info['target']}  ({info['n']} samples)")
-    print(f"features: {info['extractor']} (sha256 {str(info['extractor_sha256'])[:12]})")
-    print(f"real reference: {info['reference']}")
+    if "extractor" in info:  # absent when only ppl was asked for
+        print(f"features: {info['extractor']} (sha256 {str(info['extractor_sha256'])[:12]})")
+        print(f"real reference: {info['reference']}")
     if "nn_reference" in info:
         print(f"memorisation reference: {info['nn_reference']}; {info['memorisation']}")
+    if "ppl_distance" in info:
+        print("ppl: " + ", ".join(f"{k[4:]} {info[k]}" for k in info if k.startswith("ppl_")))
     if "is_note" in info:
         print(f"note: {info['is_note']}", file=sys.stderr)
     for key, value in result.items():
@@ -288,7 +299,8 @@ def _cmd_eval(args) -> int:
 
 
 COMMANDS = [_add_train, _add_sample, _add_recipes, _add_data, _add_eval]
-COMMANDS += cli_tools.COMMANDS + cli_views.COMMANDS + [cli_study.add_parser]
+COMMANDS += cli_tools.COMMANDS + cli_views.COMMANDS + cli_latent.COMMANDS + cli_restore.COMMANDS
+COMMANDS += [cli_study.add_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

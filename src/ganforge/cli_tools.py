@@ -149,17 +149,21 @@ def _cmd_features(args) -> int:
 def _add_translate(sub) -> None:
     p = sub.add_parser(
         "translate",
-        help="translate images with a pix2pix/CycleGAN run",
-        description="Translate images with a trained pix2pix or CycleGAN run, and/or score it.",
+        help="translate images with a pix2pix/CycleGAN/StarGAN run",
+        description="Translate images with a trained pix2pix, CycleGAN or StarGAN run, and/or "
+        "score it.",
     )
     p.add_argument("run")
     p.add_argument("--input", help="an image file or a folder of images")
     p.add_argument("--out", help="folder for the translated PNGs (same names)")
-    p.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"])
+    p.add_argument("--direction", choices=["AtoB", "BtoA"], help="pix2pix/CycleGAN (AtoB)")
+    p.add_argument("--to", help="StarGAN: target domain (name or index), or all for a grid")
     p.add_argument(
         "--eval",
         action="store_true",
-        help="score on the dataset's test split (pix2pix: L1/PSNR/SSIM; CycleGAN: class, cycle)",
+        help="score on the dataset's test split (pix2pix: L1/PSNR/SSIM; CycleGAN: class, cycle; "
+        "StarGAN: target-domain accuracy per pair, reconstruction; srresnet/srgan: PSNR/SSIM/FD "
+        "beside bicubic)",
     )
     p.add_argument("--n", type=int, default=0, help="--eval: limit the test images (0 = all)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -173,14 +177,19 @@ def _cmd_translate(args) -> int:
         raise GanforgeError("translate needs --input FILE|DIR and --out DIR (or --eval)")
     if bool(args.input) != bool(args.out):
         raise GanforgeError("--input and --out go together")
+    if (args.to or args.direction) and not args.input:
+        raise GanforgeError("--to and --direction go with --input and --out")
     if args.n < 0:
         raise GanforgeError(f"bad --n {args.n}: must be >= 0")
     run = api.load_run(args.run, device=args.device)
     if args.input:
-        written = api_tools.translate(run, args.input, args.out, args.direction)
+        written = api_tools.translate(run, args.input, args.out, args.direction, to=args.to)
         print(f"wrote {len(written)} translated images to {args.out}")
     if args.eval:
-        print(json.dumps(api_tools.translation_scores(run, args.n)))
+        scores = api_tools.translation_scores(run, args.n)
+        if table := api_tools.translation_table(scores):
+            print(table)
+        print(json.dumps(scores))
     return 0
 
 

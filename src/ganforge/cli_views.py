@@ -65,7 +65,10 @@ def _add_interpolate(sub) -> None:
     )
     p.add_argument("run")
     p.add_argument("--steps", type=int, default=10, help="images per walk (default 10)")
-    p.add_argument("--mode", choices=["lerp", "slerp"], default="slerp")
+    p.add_argument("--mode", choices=["lerp", "slerp"], help="default slerp in z, lerp in w")
+    p.add_argument("--space", choices=["z", "w"], default="z", help="w: styles (style runs)")
+    p.add_argument("--from", dest="start", help="latent file (`ganforge project`) to start at")
+    p.add_argument("--to", dest="end", help="latent file to end at (one walk per latent)")
     p.add_argument("--classes", help="morph between classes, e.g. 3,8 (conditional runs)")
     p.add_argument("--rows", type=int, default=8, help="walks, one per row (default 8)")
     p.add_argument("--seed", type=int, default=0)
@@ -87,6 +90,9 @@ def _cmd_interpolate(args) -> int:
         seed=args.seed,
         out=args.out,
         device=args.device,
+        space=args.space,
+        start=args.start,
+        end=args.end,
     )
     print(f"wrote {png}")
     print(f"wrote {gif}")

@@ -17,10 +17,13 @@ from typing import Any
 from ganforge import augment as augmentations
 from ganforge import losses, penalties
 from ganforge.conditioning import CONDITIONING as SCHEMES
-from ganforge.config_families import FamilyKeys
+from ganforge.config_families import ARCH_CHOICES, GAME_CHOICES, FamilyKeys
 from ganforge.config_field import _f
+from ganforge.config_progressive import check_progressive
 from ganforge.config_rules import IDLE_UNLESS
+from ganforge.config_stargan import check_stargan
 from ganforge.config_style import check_style
+from ganforge.config_superres import check_superres
 from ganforge.errors import ConfigError
 
 REJECTION = ("none", "drs")
@@ -51,9 +54,9 @@ class Config(FamilyKeys):
     game: str = _f(
         "adversarial",
         "what one D and one G step compute",
-        ("adversarial", "pix2pix", "cyclegan", "style"),
+        GAME_CHOICES,
     )
-    arch: str = _f("dcgan", "network family", ("mlp", "dcgan", "resnet", "unet", "toy", "style"))
+    arch: str = _f("dcgan", "network family", ARCH_CHOICES)
     z_dim: int = _f(100, "latent dimension", minimum=1)
     g_width: int = _f(
         64, "generator width (base channels, or first hidden size for MLPs)", minimum=1
@@ -163,7 +166,7 @@ class Config(FamilyKeys):
     )
     pool_size: int = _f(50, "CycleGAN: image pool of past fakes", minimum=0)
     lr_decay_start: float = _f(
-        0.5, "CycleGAN: fraction of the run after which lr decays", minimum=0
+        0.5, "CycleGAN, StarGAN: fraction of the run after which lr decays", minimum=0
     )
 
     # -- (de)serialisation -------------------------------------------------------------
@@ -213,10 +216,19 @@ class Config(FamilyKeys):
             if minimum is not None and value is not None and value < minimum:
                 raise ConfigError(f"bad value {value!r} for '{f.name}': must be >= {minimum}")
         self._refuse_idle_keys()
+        check_superres(self)
+        check_progressive(self)
         check_style(self)
         if self.channels not in (0, 1, 3):
             raise ConfigError(f"bad value {self.channels} for 'channels': allowed values are 1, 3")
         augmentations.parse_policy(self.augment)
+        if self.augment and self.penalty == "slope":
+            # the slope |D(T x1) - D(T x2)| / ||x1 - x2|| needs one transform T for both points
+            # of a pair; DiffAugment draws one per row, so the quotient would mix two functions
+            raise ConfigError(
+                "penalty=slope does not work with augment: the two points of a slope pair "
+                "would get different random transforms; use penalty=gp, or augment="
+            )
         d_penalty = penalties.D_PENALTIES.get(self.penalty)
         if d_penalty is not None and d_penalty.per_sample and self.d_norm == "batch":
             raise ConfigError(
@@ -260,6 +272,7 @@ class Config(FamilyKeys):
                     f"rejection=drs does not work with {why}; use rejection=none, or "
                     "drs_calibration=1000 to fit a classifier for it after training"
                 )
+        check_stargan(self)
         if self.batch_size % self.pack:
             raise ConfigError(
                 f"bad value {self.pack} for 'pack': batch_size {self.batch_size} must be a "

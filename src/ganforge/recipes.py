@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from ganforge.errors import ConfigError
 from ganforge.recipe_base import Recipe
+from ganforge.recipes_progressive import PROGRESSIVE_RECIPES
+from ganforge.recipes_stargan import STARGAN_RECIPES
 from ganforge.recipes_style import STYLE_RECIPES
+from ganforge.recipes_superres import RECIPES_SUPERRES
 
 _DCGAN_ADAM = {"optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999}
 _WGAN_GP = {
@@ -218,7 +221,12 @@ for _r in (
     register(_r)
 
 # later families: each module holds a tuple of its recipes
-for _family in (STYLE_RECIPES,):
+for _family in (
+    STARGAN_RECIPES,
+    RECIPES_SUPERRES,
+    PROGRESSIVE_RECIPES,
+    STYLE_RECIPES,
+):
     for _r in _family:
         register(_r)
 

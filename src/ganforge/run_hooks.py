@@ -22,6 +22,7 @@ import torch
 from ganforge.config import Config
 from ganforge.errors import GanforgeError
 from ganforge.metrics.during_training import evaluate_generator
+from ganforge.superres_hooks import superres_hooks
 from ganforge.training import checkpoint as ckpt
 from ganforge.training.collapse import CollapseWatch, watch_for
 from ganforge.training.hook import Hook
@@ -169,7 +170,7 @@ class Report(Hook):
 
 def view_hooks(cfg: Config) -> list[Hook]:
     """The hooks ``cfg`` asks for: grids always, evaluation with eval_every, the report."""
-    hooks: list[Hook] = [Grids()]
+    hooks: list[Hook] = [*superres_hooks(cfg), Grids()]
     if cfg.eval_every:
         hooks.append(Evaluation())
     if cfg.report:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import torch
 
-from ganforge.data import builtin, paired, sources
+from ganforge.data import builtin, domains, paired, sources, superres
 from ganforge.data.folder import load_folder
 from ganforge.data.images import ImageData, check_labels
 from ganforge.errors import DataError
@@ -38,12 +38,17 @@ DATASETS: dict[str, Callable[..., ImageData]] = {
     "digits": builtin.load_uci_digits,
     "fmnist-edges2items": paired.fmnist_edges2items,
     "fmnist-sneaker2boot": paired.fmnist_sneaker2boot,
+    **{task: domains.domain_loader(task) for task in domains.DOMAIN_TASKS},
+    "fmnist-sr4": superres.fmnist_sr4,
+    "fmnist-sr2": superres.fmnist_sr2,
 }
 
 PREFIXED: dict[str, Callable[..., ImageData]] = {
     "folder": _folder,
     "paired": paired.load_paired,
     "unpaired": paired.load_unpaired,
+    "sr4": superres.sr4_folder,
+    "sr2": superres.sr2_folder,
 }
 
 

@@ -9,13 +9,20 @@ from ganforge.games.adversarial import AdversarialGame
 from ganforge.games.base import Game
 from ganforge.games.cyclegan import CycleGANGame
 from ganforge.games.pix2pix import Pix2PixGame
+from ganforge.games.progressive import ProgressiveGame
+from ganforge.games.stargan import StarGANGame
 from ganforge.games.style import StyleGame
+from ganforge.games.superres import SRGANGame, SRResNetGame
 
 # name -> factory(cfg, shape, num_classes, shard)
 GAMES: dict[str, Callable[..., Game]] = {
     "adversarial": AdversarialGame,
     "pix2pix": Pix2PixGame,
     "cyclegan": CycleGANGame,
+    "stargan": StarGANGame,
+    "srresnet": SRResNetGame,
+    "srgan": SRGANGame,
+    "progressive": ProgressiveGame,
     "style": StyleGame,
 }
 
@@ -39,6 +46,10 @@ __all__ = [
     "CycleGANGame",
     "Game",
     "Pix2PixGame",
+    "StarGANGame",
+    "SRGANGame",
+    "SRResNetGame",
+    "ProgressiveGame",
     "StyleGame",
     "build_game",
 ]

@@ -118,13 +118,21 @@ class Game(nn.Module):
 
     def render_w(self, G: nn.Module, ws: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] that ``G``'s synthesis network makes of per-layer styles ``ws``
-        (B, num_ws, w_dim); style-based games only."""
+        (B, num_ws, w_dim); style-based games only. Differentiable in ``ws`` and in the
+        :meth:`noise_buffers` (``ganforge project`` optimises through it): samplers call it
+        under ``torch.no_grad``; it must not switch gradients off itself."""
         raise ConfigError("this run has no intermediate latent w: use the z space")
 
     def style_layers(self) -> dict[str, slice]:
         """Which entries of ``ws`` are the coarse, middle and fine styles (the StyleGAN paper's
         4-8 px, 16-32 px and 64 px+ resolutions, scaled to this generator); style-based only."""
         raise ConfigError("style mixing needs a style-based recipe (stylegan)")
+
+    def noise_buffers(self, G: nn.Module) -> list[torch.Tensor]:
+        """``G``'s constant per-layer noise maps (buffers its synthesis reads when it renders
+        ``ws``), which projection optimises and regularises (the StyleGAN2 projector); []
+        when G has none (projection then optimises the latent alone)."""
+        return []
 
     def truncate(
         self, inputs: dict[str, torch.Tensor], value: float, generator: torch.Generator

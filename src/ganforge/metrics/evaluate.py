@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from ganforge.training.loaded_run import LoadedRun
 
 SPLITS = ("test", "train")
-METRICS = ("fid", "kid", "is", "pr", "dc", "cas", "nn")
+IMAGE_METRICS = ("fid", "kid", "is", "pr", "dc", "cas", "nn")  # "all"
+METRICS = (*IMAGE_METRICS, "ppl")  # ppl: runs only, asked for by name (metrics/ppl.py)
 DEFAULT_METRICS = ("fid", "kid", "is", "pr", "dc")
 # The memorisation threshold: this percentile of the nearest-train distances of TEST images.
 MEMO_PERCENTILE = 5.0
@@ -152,7 +153,7 @@ def parse_metrics(text: str | list[str] | tuple[str, ...] | None) -> list[str]:
     items = text.split(",") if isinstance(text, str) else list(text)
     names = [t.strip().lower() for t in items if t.strip()]
     if "all" in names:
-        return list(METRICS)
+        return list(IMAGE_METRICS) + (["ppl"] if "ppl" in names else [])
     bad = [n for n in names if n not in METRICS]
     if bad or not names:
         raise GanforgeError(
@@ -165,6 +166,14 @@ def memorisation_threshold(train: Reference, test: Reference) -> float:
     """The MEMO_PERCENTILE-th percentile of nearest-train distances of real test images."""
     d = nearest_distances(test.features, train.features)
     return float(np.percentile(d.numpy(), MEMO_PERCENTILE))
+
+
+def check_split(split: str, wanted: list[str]) -> None:
+    """Refuse a reference split that is not a split, or that cannot serve ``wanted``."""
+    if split not in SPLITS:
+        raise GanforgeError(f"bad split {split!r}: choose test or train")
+    if split != "test" and "nn" in wanted:
+        raise GanforgeError("nn compares samples with the train split: use split=test for it")
 
 
 def evaluate_images(
@@ -185,10 +194,9 @@ def evaluate_images(
     ``labels`` are the requested classes, needed for ``cas``.
     """
     wanted = parse_metrics(metrics)
-    if split not in SPLITS:
-        raise GanforgeError(f"bad split {split!r}: choose test or train")
-    if split != "test" and "nn" in wanted:
-        raise GanforgeError("nn compares samples with the train split: use split=test for it")
+    if "ppl" in wanted:
+        raise GanforgeError("ppl walks a generator's latent space: evaluate a run, not images")
+    check_split(split, wanted)
     extractor = _resolve_extractor(features, dataset)
     n = int(images.shape[0])
     if n < 2:
@@ -333,11 +341,18 @@ def evaluate_run(
     seed: int = 0,
     raw: bool = False,
     split: str = "test",
+    ppl: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Scores of ``n`` samples of a loaded run (its generator, EMA if present; through its D
     for a run trained with rejection=drs unless ``raw``) against ``dataset`` (default the
-    run's). ``cas`` draws the classes 0..K-1 in turn and needs a class-conditional run."""
+    run's). ``cas`` draws the classes 0..K-1 in turn and needs a class-conditional run.
+    ``ppl`` (with metric ppl): options of :func:`ganforge.metrics.ppl.run_ppl`."""
     wanted = parse_metrics(metrics)
+    if "ppl" in wanted or any(v is not None for v in (ppl or {}).values()):
+        from ganforge.metrics.ppl import with_ppl
+
+        score = lambda rest: evaluate_run(run, dataset, rest, n, features, seed, raw, split)  # noqa: E731
+        return with_ppl(run, wanted, ppl or {}, seed, score)
     dataset = dataset or run.cfg.dataset
     described = run.game.describe()
     classes = None

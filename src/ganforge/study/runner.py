@@ -82,9 +82,9 @@ def run_study(
     spec.validate()
     if workers < 1:
         raise GanforgeError(f"bad --workers {workers}: must be at least 1")
+    cells = shard_cells(plan_cells(spec), *shard)  # a bad --shard is refused before any write
     study = Path(out)
     save_or_check(spec, study)
-    cells = shard_cells(plan_cells(spec), *shard)
     todo = [c for c in cells if not is_done(study, c)]
     log(
         f"study: {len(cells)} cell(s) in share {shard[0]}/{shard[1]}, {len(todo)} to run, "

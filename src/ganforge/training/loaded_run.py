@@ -150,5 +150,6 @@ def load_run(run: str | Path, device: str = "auto", which: str = "latest") -> Lo
         raise CheckpointError(
             f"{path} does not fit its config.json ({mismatch(exc)}); was config.json edited?"
         ) from None
+    game.load_extra_state(state.get("game_state") or {})  # e.g. progan's stage of growth
     game.eval()
     return LoadedRun(run, cfg, game, game.G, int(state["step"]), dev)
