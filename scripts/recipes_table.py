@@ -23,7 +23,10 @@ def row(name: str) -> str:
     r = RECIPES[name]
     c = r.config()
     reg = []
-    if c.penalty != "none":
+    if c.penalty == "r1" and c.r1_auto:
+        every = f", every {c.penalty_every}" if c.penalty_every > 1 else ""
+        reg.append(f"r1 γ=0.0002·res²/batch{every}")
+    elif c.penalty != "none":
         reg.append(f"{c.penalty} λ={_g(c.penalty_weight)}")
     if c.clip:
         reg.append(f"clip c={_g(c.clip)}")

@@ -57,6 +57,7 @@ EXTRA += ["stargan"]  # tests/test_stargan.py
 EXTRA += ["srresnet", "srgan"]  # tests/test_superres.py
 EXTRA += ["progan"]  # progressive growing: tests/test_progressive.py
 EXTRA += ["inpaint", "inpaint-l1"]  # context encoder (tests/test_inpaint.py)
+EXTRA += ["stylegan"]  # tests/test_stylegan.py
 # later families, registered from their own modules (recipes_*.py), tested in their own files
 FAMILIES = ["sagan", "biggan"]
 

@@ -24,6 +24,7 @@ from ganforge.config_inpaint import check_inpaint
 from ganforge.config_progressive import check_progressive
 from ganforge.config_rules import IDLE_UNLESS
 from ganforge.config_stargan import check_stargan
+from ganforge.config_style import check_style
 from ganforge.config_superres import check_superres
 from ganforge.errors import ConfigError
 
@@ -221,6 +222,7 @@ class Config(FamilyKeys):
         check_progressive(self)
         check_inpaint(self)
         check_attention(self)
+        check_style(self)
         if self.channels not in (0, 1, 3):
             raise ConfigError(f"bad value {self.channels} for 'channels': allowed values are 1, 3")
         augmentations.parse_policy(self.augment)

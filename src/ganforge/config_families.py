@@ -19,6 +19,8 @@ from ganforge.config_progressive import IDLE_UNLESS as _PROGRESSIVE_IDLE
 from ganforge.config_progressive import ProgressiveKeys
 from ganforge.config_stargan import IDLE_UNLESS as _STARGAN_IDLE
 from ganforge.config_stargan import StarGANKeys
+from ganforge.config_style import IDLE_UNLESS as _STYLE_IDLE
+from ganforge.config_style import StyleKeys
 from ganforge.config_superres import IDLE_UNLESS as _SUPERRES_IDLE
 from ganforge.config_superres import SuperResKeys
 
@@ -36,6 +38,7 @@ GAME_CHOICES = (
     "srgan",
     "progressive",
     "inpaint",
+    "style",
 )
 ARCH_CHOICES = (
     "mlp",
@@ -49,11 +52,12 @@ ARCH_CHOICES = (
     "context-encoder",
     "sagan",
     "biggan",
+    "style",
 )
 
 
 @dataclass
-class FamilyKeys(StarGANKeys, SuperResKeys, ProgressiveKeys, InpaintKeys, AttentionKeys):
+class FamilyKeys(StarGANKeys, SuperResKeys, ProgressiveKeys, InpaintKeys, AttentionKeys, StyleKeys):
     """All family key groups; a group is added to the bases of this class."""
 
 
@@ -63,6 +67,7 @@ for _rules in (
     _PROGRESSIVE_IDLE,
     _INPAINT_IDLE,
     _ATTENTION_IDLE,
+    _STYLE_IDLE,
 ):
     # two families ruling on one key would silently keep the last rule: refuse at import
     _clash = sorted(set(_rules) & set(FAMILY_IDLE_UNLESS))

@@ -12,18 +12,19 @@ from typing import Any
 from ganforge.conditioning import LABELLED as _LABELLED
 from ganforge.config_families import FAMILY_IDLE_UNLESS
 
+_LATENT_GAMES = ("adversarial", "progressive", "style")  # games whose G takes a latent
 _SMOOTHABLE = ("non-saturating", "minimax", "least-squares")
 # key -> (does it act in this config?, where it acts): checked for keys set off their default
 IDLE_UNLESS: dict[str, tuple[Any, str]] = {
     "penalty": (
-        lambda c: c.game in ("adversarial", "progressive"),
-        "in adversarial and progressive games (not pix2pix/cyclegan)",
+        lambda c: c.game in _LATENT_GAMES,
+        "in adversarial, progressive and style games (not pix2pix/cyclegan)",
     ),
     "penalty_weight": (lambda c: c.penalty != "none", "with a penalty (--set penalty=...)"),
     "clip": (lambda c: c.game == "adversarial", "in adversarial games (not pix2pix/cyclegan)"),
     "g_penalty": (
-        lambda c: c.game == "adversarial",
-        "in adversarial games (pix2pix/cyclegan G takes images, not a latent)",
+        lambda c: c.game in ("adversarial", "style"),
+        "in adversarial and style games (pix2pix/cyclegan G takes images, not a latent)",
     ),
     "g_penalty_weight": (lambda c: c.g_penalty != "none", "with a G regulariser (g_penalty=...)"),
     "g_penalty_every": (lambda c: c.g_penalty != "none", "with a G regulariser (g_penalty=...)"),
@@ -51,8 +52,8 @@ IDLE_UNLESS: dict[str, tuple[Any, str]] = {
     "aux_weight": (lambda c: c.conditioning == "acgan", "with conditioning=acgan"),
     "self_attention": (lambda c: c.arch == "dcgan", "with arch=dcgan"),
     "z_dim": (
-        lambda c: c.game in ("adversarial", "progressive"),
-        "in adversarial games (pix2pix/cyclegan G takes images)",
+        lambda c: c.game in _LATENT_GAMES,
+        "in adversarial, progressive and style games (pix2pix/cyclegan G takes images)",
     ),
     "l1_weight": (lambda c: c.game == "pix2pix", "with game=pix2pix"),
     "cycle_weight": (lambda c: c.game == "cyclegan", "with game=cyclegan"),

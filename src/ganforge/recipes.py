@@ -12,6 +12,7 @@ from ganforge.recipes_attention import ATTENTION_RECIPES
 from ganforge.recipes_inpaint import INPAINT_RECIPES
 from ganforge.recipes_progressive import PROGRESSIVE_RECIPES
 from ganforge.recipes_stargan import STARGAN_RECIPES
+from ganforge.recipes_style import STYLE_RECIPES
 from ganforge.recipes_superres import RECIPES_SUPERRES
 
 _DCGAN_ADAM = {"optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999}
@@ -227,6 +228,7 @@ for _family in (
     RECIPES_SUPERRES,
     PROGRESSIVE_RECIPES,
     INPAINT_RECIPES,
+    STYLE_RECIPES,
     ATTENTION_RECIPES,
 ):
     for _r in _family:

@@ -13,6 +13,7 @@ from ganforge.games.inpaint import InpaintGame
 from ganforge.games.pix2pix import Pix2PixGame
 from ganforge.games.progressive import ProgressiveGame
 from ganforge.games.stargan import StarGANGame
+from ganforge.games.style import StyleGame
 from ganforge.games.superres import SRGANGame, SRResNetGame
 
 # name -> factory(cfg, shape, num_classes, shard)
@@ -25,6 +26,7 @@ GAMES: dict[str, Callable[..., Game]] = {
     "srgan": SRGANGame,
     "progressive": ProgressiveGame,
     "inpaint": InpaintGame,
+    "style": StyleGame,
 }
 # the adversarial game refined for an architecture (its G-side terms, its sampling tricks):
 # arch -> factory, used when game=adversarial
@@ -60,5 +62,6 @@ __all__ = [
     "SRGANGame",
     "SRResNetGame",
     "ProgressiveGame",
+    "StyleGame",
     "build_game",
 ]

@@ -91,6 +91,13 @@ class Game(nn.Module):
         None when the budget is open-ended); the trainer applies it before every step."""
         return 1.0
 
+    def lazy_ratio(self, player: str) -> float:
+        """c = k/(k+1) for a ``player`` ("G" or "D") whose regulariser runs lazily every k-th
+        step (Karras et al. 2020, arXiv:1912.04958, appendix B): the trainer builds its
+        optimiser with lr * c and Adam betas ** c, as the reference does; 1.0 (no change)
+        for players regularised at every step or not at all."""
+        return 1.0
+
     def draw_inputs(
         self, n: int, device: torch.device | str, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:

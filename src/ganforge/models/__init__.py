@@ -38,6 +38,24 @@ ARCHITECTURES["sagan"] = (resnet_gan.sagan_generator, resnet_gan.sagan_discrimin
 ARCHITECTURES["biggan"] = (resnet_gan.biggan_generator, resnet_gan.biggan_discriminator)
 
 
+def _style_generator(cfg, in_dim: int, out_shape: tuple[int, ...]) -> nn.Module:
+    """StyleGAN2-style G for (C, S, S) images: mapping network z -> w, synthesis from 4x4."""
+    from ganforge.models.style import StyleGenerator
+
+    c, s = out_shape[0], out_shape[-1]
+    return StyleGenerator(in_dim, c, s, cfg.g_width, cfg.mapping_layers, cfg.mapping_lr_mul)
+
+
+def _style_discriminator(cfg, in_shape: tuple[int, ...]) -> nn.Module:
+    """StyleGAN2's residual D with minibatch stddev for (C, S, S) images."""
+    from ganforge.models.style_d import StyleDiscriminator
+
+    return StyleDiscriminator(in_shape[0], in_shape[-1], cfg.d_width)
+
+
+ARCHITECTURES["style"] = (_style_generator, _style_discriminator)
+
+
 def build_generator(cfg, in_dim: int, out_shape: tuple[int, ...]) -> nn.Module:
     """The generator of ``cfg.arch`` mapping (B, in_dim) latents to (B, *out_shape) samples."""
     if cfg.arch == "mlp":

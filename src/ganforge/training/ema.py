@@ -16,6 +16,9 @@ of the weights and the seed (resume stays exact). Cost: ``batches * batch_size``
 forwards without gradients (2,048 by default, about 0.3 s for the DCGAN G on 2 CPU cores),
 paid only when the averaged weights changed since the last estimate and they are about to be
 used (sample grid, evaluation, checkpoint).
+
+Other buffers (the style generator's tracked average of w) are copied from the live
+generator after every update, as the StyleGAN reference code does for its G_ema.
 """
 
 from __future__ import annotations
@@ -47,6 +50,18 @@ class EMA:
         self._src = [p for p in model.parameters()]
         self._dst = [p for p in self.module.parameters()]
         self._norms = batch_norms(self.module)
+        # buffers other than BatchNorm statistics (StyleGAN's tracked w average) are copied
+        # from the live G after every update, as the reference does (its copy_buffers)
+        pairs = [
+            (src, dst)
+            for m_src, m_dst in zip(model.modules(), self.module.modules(), strict=True)
+            if not isinstance(m_src, _BatchNorm)
+            for src, dst in zip(
+                m_src.buffers(recurse=False), m_dst.buffers(recurse=False), strict=True
+            )
+        ]
+        self._buf_src = [src for src, _ in pairs]
+        self._buf_dst = [dst for _, dst in pairs]
         self._estimated_at: int | None = None  # ``updates`` when the statistics were estimated
 
     @property
@@ -58,6 +73,8 @@ class EMA:
         self.updates += 1
         beta = min(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
         torch._foreach_lerp_(self._dst, self._src, 1.0 - beta)
+        if self._buf_dst:
+            torch._foreach_copy_(self._buf_dst, self._buf_src)
 
     @torch.no_grad()
     def standing_statistics(

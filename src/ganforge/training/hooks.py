@@ -36,7 +36,11 @@ class GameSchedule(Hook):
         scale = loop.game.lr_scale(progress)
         if scale != self.scale:
             self.scale = scale
-            for opt, base in ((loop.opt_g, loop.cfg.lr_g), (loop.opt_d, loop.cfg.lr_d)):
+            game, cfg = loop.game, loop.cfg
+            for opt, base in (
+                (loop.opt_g, cfg.lr_g * game.lazy_ratio("G")),
+                (loop.opt_d, cfg.lr_d * game.lazy_ratio("D")),
+            ):
                 for group in opt.param_groups:
                     group["lr"] = base * scale
 
