@@ -1,7 +1,7 @@
 """The style-based recipe: StyleGAN2 at small scale (Karras et al. 2020, arXiv:1912.04958;
 the generator of Karras et al. 2019, arXiv:1812.04948), with the settings of the reference's
 automatic configuration (StyleGAN2-ADA, Karras et al. 2020, arXiv:2006.06676, ``--cfg=auto``)
-for 32 px: batch 32, Adam 0.0025 with betas (0, 0.99), R1 gamma = 0.0002 res^2 / batch,
+for 32 px (Fashion-MNIST's 28 padded to a 32 px canvas): batch 32, Adam 0.0025 with betas (0, 0.99), R1 gamma = 0.0002 res^2 / batch,
 EMA half-life 10k images (0.5 ** (32 / 10^4) = 0.9978 per step)."""
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ STYLE_RECIPES = (
         {
             "game": "style",
             "arch": "style",
-            "image_size": 32,
             "z_dim": 128,
             "g_width": 32,
             "d_width": 32,

@@ -24,11 +24,9 @@ layers' gradients differ in scale from the moments gathered before them.
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ganforge import penalties
@@ -36,6 +34,8 @@ from ganforge.data.batches import to_unit_range
 from ganforge.errors import ConfigError
 from ganforge.games.base import DStep, Game, Logs
 from ganforge.losses import get_loss
+from ganforge.models.canvas import canvas_for as _canvas_for
+from ganforge.models.canvas import pad_to_canvas
 from ganforge.models.progressive import (
     ProgressiveDiscriminator,
     ProgressiveGenerator,
@@ -76,22 +76,7 @@ def stage_at(images: int, phase_images: int, levels: int) -> Stage:
 
 def canvas_for(height: int, width: int) -> int:
     """The power of two (at least 8, one growth step) that holds an image of the data's size."""
-    side = max(8, 1 << math.ceil(math.log2(max(height, width))))
-    if side > MAX_CANVAS:
-        raise ConfigError(
-            f"progan grows to at most {MAX_CANVAS} px; this data is {height}x{width}: "
-            "pass --image-size"
-        )
-    return side
-
-
-def pad_to_canvas(x: torch.Tensor, canvas: int) -> torch.Tensor:
-    """Centre ``x`` (B, C, H, W) in [-1, 1] on a canvas x canvas of -1 (black)."""
-    h, w = x.shape[-2:]
-    if h == w == canvas:
-        return x
-    top, left = (canvas - h) // 2, (canvas - w) // 2
-    return F.pad(x, (left, canvas - w - left, top, canvas - h - top), value=-1.0)
+    return _canvas_for(height, width, MAX_CANVAS, "progan")
 
 
 class ProgressiveGame(Game):

@@ -38,6 +38,7 @@ from ganforge.errors import ConfigError, DataError
 from ganforge.games.base import DStep, Game, Logs
 from ganforge.losses import get_loss
 from ganforge.models import build_discriminator, build_generator
+from ganforge.models.canvas import canvas_for, pad_to_canvas
 from ganforge.models.style import StyleLayer
 
 Inputs = dict[str, torch.Tensor]
@@ -69,20 +70,22 @@ class StyleGame(Game):
     ):
         super().__init__(shard)
         size = shape[-1] if len(shape) == 3 else 0
-        if len(shape) != 3 or shape[1] != size or size < 8 or size & (size - 1) or size > 1024:
+        if len(shape) != 3 or shape[1] != size or size < 8:
             raise DataError(
-                f"game=style needs square images whose side is a power of two from 8 to 1024, "
-                f"got shape {tuple(shape)}; use --image-size 32"
+                f"game=style needs square images of 8 px or more, got shape {tuple(shape)}; "
+                "use --image-size 32"
             )
         self.cfg, self.data_shape = cfg, tuple(shape)
+        # non-powers of two are padded to the canvas (Fashion-MNIST 28 -> 32), never resized
+        self.canvas = canvas_for(size, size, who="stylegan")
         self.G = build_generator(cfg, cfg.z_dim, self.data_shape)
-        self.D = build_discriminator(cfg, self.data_shape)
+        self.D = build_discriminator(cfg, (shape[0], self.canvas, self.canvas))
         self.num_ws = self.G.num_ws
         self.d_fn, self.g_fn = get_loss(cfg.loss)
         self.d_penalty = penalties.D_PENALTIES.get(cfg.penalty)
         self.g_penalty = penalties.G_PENALTIES.get(cfg.g_penalty)
         auto = cfg.r1_auto and cfg.penalty == "r1"
-        self.gamma = r1_auto_gamma(size, cfg.batch_size) if auto else cfg.penalty_weight
+        self.gamma = r1_auto_gamma(self.canvas, cfg.batch_size) if auto else cfg.penalty_weight
         self.pl_mean = torch.tensor(float("nan"))  # path length's running target a
 
     # -- what the trainer asks ------------------------------------------------------------
@@ -168,7 +171,7 @@ class StyleGame(Game):
     def render_w(self, G: nn.Module, ws: torch.Tensor) -> torch.Tensor:
         """Differentiable in ``ws`` and the noise maps (projection optimises both); callers
         that only look wrap it in no_grad, as :meth:`render` does."""
-        return G.synthesis(ws, "const").float().clamp(-1, 1)
+        return G.crop(G.synthesis(ws, "const")).float().clamp(-1, 1)
 
     def noise_buffers(self, G: nn.Module) -> list[torch.Tensor]:
         """The constant noise map of every style layer: what sampling and projection use."""
@@ -197,7 +200,7 @@ class StyleGame(Game):
         return G.synthesis(ws, "random"), ws
 
     def d_loss(self, batch: Any, step: int, keep_fakes: bool = True) -> DStep:
-        real = to_unit_range(batch[0])
+        real = pad_to_canvas(to_unit_range(batch[0]), self.canvas)
         with torch.set_grad_enabled(keep_fakes and torch.is_grad_enabled()):
             fake, ws = self._fakes(real.shape[0], real.device)
         r_out, f_out = self.D(real), self.D(fake.detach())

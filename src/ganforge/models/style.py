@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.models.canvas import canvas_for, crop_from_canvas
 from ganforge.models.equalized import SQRT2, EqualLinear, PixelNorm
 
 NOISE_MODES = ("random", "const")
@@ -131,10 +132,12 @@ class ToRGB(nn.Module):
 
 
 class StyleGenerator(nn.Module):
-    """G = g(broadcast(f(z))) for (C, size, size) images, size a power of two >= 8.
+    """G = g(broadcast(f(z))) for (C, size, size) images; the synthesis works on the canvas,
+    the power of two >= 8 that holds ``size`` (games/canvas.py), and :meth:`crop` cuts the
+    image of ``size`` out of it (the game pads real images to the same canvas).
 
     ``forward(z)`` is the plain sampler (constant noise, no truncation, output clamped to
-    [-1, 1]): what export traces. Training calls :meth:`mapping`, :meth:`synthesis` and
+    [-1, 1], cropped to ``size``): what export traces. Training calls :meth:`mapping`, :meth:`synthesis` and
     :meth:`track_w_avg` through the game. ``w_avg`` (a buffer) is the tracked average of w,
     the centre of the truncation trick.
     """
@@ -149,7 +152,8 @@ class StyleGenerator(nn.Module):
         lr_mul: float = 0.01,
     ):
         super().__init__()
-        levels = int(math.log2(size)) - 1  # 4, 8, ..., size
+        self.size, self.canvas_size = size, canvas_for(size, size, who="stylegan")
+        levels = int(math.log2(self.canvas_size)) - 1  # 4, 8, ..., canvas
         self.levels, self.w_dim, self.num_ws = levels, z_dim, 2 * levels
         ch = [level_channels(width, levels, j) for j in range(levels)]
         self.mapping = MappingNetwork(z_dim, z_dim, mapping_layers, lr_mul)
@@ -184,5 +188,9 @@ class StyleGenerator(nn.Module):
             rgb = up + self.to_rgb[j](x, ws[:, 2 * j + 1])
         return rgb
 
+    def crop(self, x: torch.Tensor) -> torch.Tensor:
+        """The (size, size) image in the centre of canvas images ``x``."""
+        return crop_from_canvas(x, self.size, self.size)
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.synthesis(self.broadcast(self.mapping(z))).clamp(-1, 1)
+        return self.crop(self.synthesis(self.broadcast(self.mapping(z)))).clamp(-1, 1)
