@@ -308,3 +308,17 @@ def test_path_length_keeps_g_eager_under_compile_and_is_refused_where_idle():
         Config().with_overrides({"g_penalty_every": 4})
     with pytest.raises(ConfigError, match="'g_penalty' has no effect here"):
         Config().with_overrides({"game": "pix2pix", "arch": "unet", "g_penalty": "path_length"})
+
+
+def test_path_length_gradient_reaches_the_network_that_computes_w():
+    """StyleGAN2's regulariser differentiates through w = mapping(z) (the reference's gen_ws
+    is not detached): the mapping's weights get a gradient from the penalty alone."""
+    torch.manual_seed(0)
+    mapping = nn.Linear(4, 4)
+    synthesis = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 8))
+    value, _ = penalties.path_length_penalty(
+        synthesis, mapping(torch.randn(6, 4)), torch.tensor(1.0), 0.01
+    )
+    value.backward()
+    assert mapping.weight.grad is not None and float(mapping.weight.grad.abs().sum()) > 0
+    assert synthesis[0].weight.grad is not None

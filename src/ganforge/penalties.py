@@ -82,9 +82,12 @@ def path_length_penalty(
     image's shape scaled by 1/sqrt(H W) (so the length does not grow with the resolution),
     J_w the Jacobian of G at the latent w, and a the running mean of the lengths (an EMA with
     ``decay``, updated in place in ``mean``; the first call sets it). Returns (penalty,
-    lengths); the penalty is differentiable in G's parameters (double backward through G).
+    lengths); the penalty is differentiable in G's parameters (double backward through G)
+    and, where ``w`` is itself computed (StyleGAN's w = mapping(z)), in the parameters that
+    compute it, as the reference (its ``gen_ws`` is not detached).
     """
-    w = w.detach().requires_grad_(True)
+    if not w.requires_grad:  # a latent drawn outside autograd (z): differentiate at it
+        w = w.detach().requires_grad_(True)
     images = G(w)
     pixels = math.prod(images.shape[2:]) if images.dim() > 2 else 1
     y = torch.randn_like(images) / math.sqrt(pixels)
@@ -145,6 +148,30 @@ G_PENALTIES: dict[str, GPenalty] = {
     "path_length": GPenalty(path_length_penalty, double_backward=True),
 }
 PATH_LENGTH_DECAY = 0.01  # StyleGAN2's pl_decay: the EMA rate of the target length a
+
+
+class PathLengthTarget:
+    """For games with a G-side regulariser: the path-length target a (``pl_mean``, NaN until
+    the first regularised step), kept across steps and saved in every checkpoint (a game's
+    ``extra_state``), so that a resumed run continues exactly. Put it before ``Game`` in the
+    bases."""
+
+    g_penalty: GPenalty | None
+    pl_mean: torch.Tensor
+
+    def g_regulariser(self, G: Callable[[torch.Tensor], torch.Tensor], w: torch.Tensor):
+        """The G-side penalty (without its weight) of ``G`` at the latents ``w``."""
+        assert self.g_penalty is not None
+        self.pl_mean = self.pl_mean.to(w.device)
+        value, _ = self.g_penalty.fn(G, w, self.pl_mean, PATH_LENGTH_DECAY)
+        return value
+
+    def extra_state(self) -> dict:
+        return {} if self.g_penalty is None else {"pl_mean": self.pl_mean.detach().cpu()}
+
+    def load_extra_state(self, state: dict) -> None:
+        if "pl_mean" in state:
+            self.pl_mean = torch.as_tensor(state["pl_mean"]).float().clone()
 
 
 @torch.no_grad()

@@ -52,7 +52,7 @@ class Critic(nn.Module):
         return self.scheme.d_output(self, out, h, y), h
 
 
-class AdversarialGame(Game):
+class AdversarialGame(penalties.PathLengthTarget, Game):
     """One G, one D; ``d_loss``/``g_loss`` follow ``cfg.loss``, ``cfg.penalty``,
     ``cfg.g_penalty``, ``cfg.conditioning`` and ``cfg.augment``."""
 
@@ -262,23 +262,12 @@ class AdversarialGame(Game):
         every = self.cfg.g_penalty_every
         if self.g_penalty is not None and self.cfg.g_penalty_weight and step % every == 0:
             # lazy regularisation (Karras et al. 2020): every k-th step, weighted by k
-            self.pl_mean = self.pl_mean.to(fake.device)
-            value, _ = self.g_penalty.fn(
-                lambda z: self.G(self.g_input({**inputs, "z": z})),
-                inputs["z"],
-                self.pl_mean,
-                penalties.PATH_LENGTH_DECAY,
+            value = self.g_regulariser(
+                lambda z: self.G(self.g_input({**inputs, "z": z})), inputs["z"]
             )
             logs["g_penalty"] = value.detach()
             loss = loss + self.cfg.g_penalty_weight * every * value
         return loss, logs
-
-    def extra_state(self) -> dict[str, Any]:
-        return {} if self.g_penalty is None else {"pl_mean": self.pl_mean.detach().cpu()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "pl_mean" in state:
-            self.pl_mean = torch.as_tensor(state["pl_mean"]).float().clone()
 
     # -- sampling -----------------------------------------------------------------------
     def fixed_inputs(

@@ -154,6 +154,19 @@ class Game(nn.Module):
     def fixed_inputs(self, n: int, seed: int, **kw: Any) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    def unconditional_fixed_inputs(
+        self, name: str, n: int, seed: int, device: torch.device | str, classes: Any, codes: Any
+    ) -> dict[str, torch.Tensor]:
+        """:meth:`fixed_inputs` of an unconditional game: z from its own RNG seeded by ``seed``
+        alone (the same latents at every stage of training and growth); ``--class`` and
+        ``--code`` are refused in one line naming the recipe ``name``."""
+        if classes:
+            raise ConfigError(f"--class needs a conditional run; {name} is unconditional")
+        if codes:
+            raise ConfigError("--code needs an InfoGAN run")
+        inputs = self.draw_inputs(n, "cpu", torch.Generator().manual_seed(seed))
+        return {k: v.to(device) for k, v in inputs.items()}
+
     def translates(self) -> bool:
         """Whether G maps images to images (:meth:`translate`), as pix2pix and CycleGAN do."""
         return False

@@ -171,10 +171,7 @@ class ProgressiveGame(Game):
     ) -> Inputs:
         """z from its own RNG seeded by ``seed`` alone, so a fixed grid shows the same latents
         at every stage of growth."""
-        if classes or codes:
-            raise ConfigError("progan is unconditional: drop --class/--code")
-        inputs = self.draw_inputs(n, "cpu", torch.Generator().manual_seed(seed))
-        return {k: v.to(device) for k, v in inputs.items()}
+        return self.unconditional_fixed_inputs("progan", n, seed, device, classes, codes)
 
     def prior_inputs(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return self.draw_inputs(n, "cpu", generator)["z"]

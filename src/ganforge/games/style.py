@@ -62,7 +62,7 @@ def style_groups(levels: int) -> dict[str, slice]:
     }
 
 
-class StyleGame(Game):
+class StyleGame(penalties.PathLengthTarget, Game):
     """StyleGAN2-style G (mapping + synthesis) against the residual D; see the module doc."""
 
     def __init__(
@@ -132,12 +132,7 @@ class StyleGame(Game):
         codes: dict[int, float] | None = None,
         grid: bool = False,
     ) -> Inputs:
-        if classes:
-            raise ConfigError("--class needs a conditional run; stylegan is unconditional")
-        if codes:
-            raise ConfigError("--code needs an InfoGAN run")
-        inputs = self.draw_inputs(n, "cpu", torch.Generator().manual_seed(seed))
-        return {k: v.to(device) for k, v in inputs.items()}
+        return self.unconditional_fixed_inputs("stylegan", n, seed, device, classes, codes)
 
     # -- the w space (the Game contract) ----------------------------------------------------
     def latent_spaces(self) -> tuple[str, ...]:
@@ -223,23 +218,10 @@ class StyleGame(Game):
         every = self.cfg.g_penalty_every
         if self.g_penalty is not None and self.cfg.g_penalty_weight and step % every == 0:
             m = max(1, ws.shape[0] // 2)  # the reference's pl_batch_shrink = 2
-            self.pl_mean = self.pl_mean.to(fake.device)
-            value, _ = self.g_penalty.fn(
-                lambda w: self.G.synthesis(w, "random"),
-                ws[:m],
-                self.pl_mean,
-                penalties.PATH_LENGTH_DECAY,
-            )
+            value = self.g_regulariser(lambda w: self.G.synthesis(w, "random"), ws[:m])
             logs["g_penalty"] = value.detach()
             loss = loss + self.cfg.g_penalty_weight * every * value
         return loss, logs
-
-    def extra_state(self) -> dict[str, Any]:
-        return {} if self.g_penalty is None else {"pl_mean": self.pl_mean.detach().cpu()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "pl_mean" in state:
-            self.pl_mean = torch.as_tensor(state["pl_mean"]).float().clone()
 
     def describe(self) -> dict[str, Any]:
         return {
