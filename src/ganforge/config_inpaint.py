@@ -10,15 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ganforge.config_field import _f
+from ganforge.config_field import _f, acting_with_game
 from ganforge.errors import ConfigError
 
 MASKS = ("center", "block", "region")
 REC_LOSSES = ("l2", "l1")
-
-
-def _inpaints(c: Any) -> bool:
-    return c.game == "inpaint"
 
 
 @dataclass
@@ -51,17 +47,17 @@ class InpaintKeys:
     )
 
 
-IDLE_UNLESS: dict[str, tuple[Any, str]] = {
-    key: (_inpaints, "with game=inpaint")
-    for key in (
+IDLE_UNLESS: dict[str, tuple[Any, str]] = acting_with_game(
+    "inpaint",
+    (
         "inpaint_mask",
         "inpaint_rec_weight",
         "inpaint_adv_weight",
         "inpaint_rec_loss",
         "inpaint_overlap",
         "inpaint_overlap_weight",
-    )
-}
+    ),
+)
 
 
 def check_inpaint(cfg: Any) -> None:

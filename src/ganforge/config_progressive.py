@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ganforge.config_field import _f
+from ganforge.config_field import _f, acting_with_game
 from ganforge.errors import ConfigError
 
 
@@ -39,12 +39,11 @@ class ProgressiveKeys:
     )
 
 
-IDLE_UNLESS: dict[str, tuple[Any, str]] = {
-    "progan_phase_images": (_progressive, _WHERE),
-    "progan_drift": (_progressive, _WHERE),
-    "progan_mbstd_group": (_progressive, _WHERE),
-    "progan_reset_adam": (_progressive, _WHERE),
-}
+IDLE_UNLESS: dict[str, tuple[Any, str]] = acting_with_game(
+    "progressive",
+    ("progan_phase_images", "progan_drift", "progan_mbstd_group", "progan_reset_adam"),
+    _WHERE,
+)
 
 
 def check_progressive(cfg: Any) -> None:

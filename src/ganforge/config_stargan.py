@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ganforge.config_field import _f
+from ganforge.config_field import _f, acting_with_game
 from ganforge.errors import ConfigError
 
 
@@ -32,12 +32,11 @@ class StarGANKeys:
     stargan_blocks: int = _f(6, "StarGAN: residual blocks in the generator", minimum=0)
 
 
-_WHERE = "with game=stargan"
 IDLE_UNLESS: dict[str, tuple[Any, str]] = {
-    "stargan_cls_weight": (_stargan, _WHERE),
-    "stargan_rec_weight": (_stargan, _WHERE),
-    "stargan_gp_weight": (_stargan, _WHERE),
-    "stargan_blocks": (_stargan, _WHERE),
+    **acting_with_game(
+        "stargan",
+        ("stargan_cls_weight", "stargan_rec_weight", "stargan_gp_weight", "stargan_blocks"),
+    ),
     # FD during training samples G from latents: a StarGAN run is scored by translate --eval
     "eval_every": (
         lambda c: not _stargan(c),

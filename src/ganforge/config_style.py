@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ganforge.config_field import _f
+from ganforge.config_field import _f, acting_with_game
 from ganforge.errors import ConfigError
 
 # The reference's R1 weight rule (StyleGAN2-ADA, arXiv:2006.06676, `--cfg=auto`):
@@ -58,10 +58,7 @@ def _style(c: Any) -> bool:
 
 
 IDLE_UNLESS: dict[str, tuple[Any, str]] = {
-    "mapping_layers": (_style, "with game=style"),
-    "mapping_lr_mul": (_style, "with game=style"),
-    "style_mixing": (_style, "with game=style"),
-    "w_avg_beta": (_style, "with game=style"),
+    **acting_with_game("style", ("mapping_layers", "mapping_lr_mul", "style_mixing", "w_avg_beta")),
     "penalty_every": (
         lambda c: _style(c) and c.penalty != "none",
         "with game=style and a D penalty (--set penalty=r1)",

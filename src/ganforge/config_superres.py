@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ganforge.config_field import _f
+from ganforge.config_field import _f, acting_with_game
 from ganforge.errors import ConfigError
 
 SR_GAMES = ("srresnet", "srgan")
@@ -37,14 +37,13 @@ class SuperResKeys:
 
 
 IDLE_UNLESS: dict[str, tuple[Any, str]] = {
-    "sr_blocks": (_sr, "with game=srresnet or srgan"),
-    "content_loss": (lambda c: c.game == "srgan", "with game=srgan (srresnet is MSE only)"),
-    "adv_weight": (lambda c: c.game == "srgan", "with game=srgan"),
+    **acting_with_game(SR_GAMES, ("sr_blocks",)),
+    **acting_with_game("srgan", ("content_loss",), "with game=srgan (srresnet is MSE only)"),
+    **acting_with_game("srgan", ("adv_weight", "init_from")),
     "sr_gp_weight": (
         lambda c: c.game == "srgan" and c.loss == "wasserstein",
         "with game=srgan and loss=wasserstein",
     ),
-    "init_from": (lambda c: c.game == "srgan", "with game=srgan"),
 }
 
 
