@@ -8,15 +8,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ganforge.config import parse_set_args
 from ganforge.data import sources
 from ganforge.data import toy as toy_data
 from ganforge.errors import GanforgeError
 from ganforge.lab import EXPERIMENTS, run_experiment
+from ganforge.metrics.inpaint_eval import evaluate_inpaint
 from ganforge.metrics.stargan_eval import evaluate_stargan
 from ganforge.metrics.superres_eval import evaluate_superres
+from ganforge.metrics.translation import evaluate_run
 from ganforge.recipes import RECIPES, Recipe
 from ganforge.run_dir import result_folder
 
@@ -182,20 +184,20 @@ def translation_scores(
     (target-domain accuracy per pair, reconstruction), super-resolution (PSNR, SSIM, FD beside
     bicubic), inpaint (PSNR in the hole vs mean fill, FD; ``baseline``: another inpaint run
     beside it); the scorer comes from ``SCORERS`` by the run's game."""
-    from ganforge.metrics.inpaint_eval import evaluate_inpaint
-    from ganforge.metrics.translation import evaluate_run
     from ganforge.training.loaded_run import LoadedRun, load_run
 
     if n < 0:
         raise GanforgeError(f"bad --n {n}: must be >= 0")
     loaded = _translation_run(run, device)
-    if loaded.cfg.game == "inpaint":
-        if baseline is not None and not isinstance(baseline, LoadedRun):
-            baseline = load_run(baseline, device=device)
-        return evaluate_inpaint(loaded, n, baseline)
-    if baseline is not None:
-        raise GanforgeError("--baseline compares inpaint runs: drop it for this run")
-    return SCORERS.get(loaded.cfg.game, evaluate_run)(loaded, n)
+    scorer = SCORERS.get(loaded.cfg.game, Scorer(evaluate_run))
+    if baseline is None:
+        return scorer.fn(loaded, n)
+    if not scorer.takes_baseline:
+        games = " and ".join(g for g, s in SCORERS.items() if s.takes_baseline)
+        raise GanforgeError(f"--baseline compares {games} runs: drop it for this run")
+    if not isinstance(baseline, LoadedRun):
+        baseline = load_run(baseline, device=device)
+    return scorer.fn(loaded, n, baseline)
 
 
 def translation_table(scores: dict[str, Any]) -> str:
@@ -206,9 +208,18 @@ def translation_table(scores: dict[str, Any]) -> str:
     return score_table(scores) if scores.get("game") == "stargan" else ""
 
 
-# game -> its scorer (run, n) -> scores; games not listed use metrics.translation.evaluate_run
-SCORERS: dict[str, Callable[..., dict[str, Any]]] = {
-    "stargan": evaluate_stargan,
-    "srresnet": evaluate_superres,
-    "srgan": evaluate_superres,
+class Scorer(NamedTuple):
+    """How ``translate --eval`` scores a game: ``fn(run, n)`` -> scores, or ``fn(run, n,
+    baseline)`` where ``takes_baseline`` (another run of the game scored beside it)."""
+
+    fn: Callable[..., dict[str, Any]]
+    takes_baseline: bool = False
+
+
+# game -> its scorer; games not listed use metrics.translation.evaluate_run
+SCORERS: dict[str, Scorer] = {
+    "stargan": Scorer(evaluate_stargan),
+    "srresnet": Scorer(evaluate_superres),
+    "srgan": Scorer(evaluate_superres),
+    "inpaint": Scorer(evaluate_inpaint, takes_baseline=True),
 }
