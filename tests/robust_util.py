@@ -28,6 +28,28 @@ def tiny_folder(path: Path, n: int = 64, size: int = 8, seed: int = 0) -> Path:
     return path
 
 
+def rgb_folder(path: Path, n: int = 32, size: int = 32) -> Path:
+    """``n`` procedural RGB PNGs of ``size`` px: a coloured disc on a coloured gradient."""
+    path.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:size, 0:size]
+    for i in range(n):
+        bg = rng.integers(0, 256, 3)
+        img = (bg[None, None] * (xx[..., None] / size)).astype(np.uint8)
+        lo, hi = size // 4, size - size // 4
+        cy, cx, r = rng.integers(lo, hi, 2).tolist() + [int(rng.integers(4, 9))]
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.integers(0, 256, 3)
+        Image.fromarray(img, "RGB").save(path / f"p{i:03d}.png")
+    return path
+
+
+def write_png(path: Path, arr: np.ndarray) -> Path:
+    """``arr`` (H, W) or (H, W, 3), values 0..255, as a PNG at ``path`` (folders created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(arr).astype(np.uint8)).save(path)
+    return path
+
+
 def tiny_args(folder: Path | None, out: Path, steps: int, *extra: str) -> list[str]:
     """CLI arguments of a tiny MLP GAN run on ``folder`` (None: ``extra`` names the dataset)."""
     return [

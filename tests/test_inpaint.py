@@ -26,6 +26,7 @@ from ganforge.metrics.inpaint_eval import hole_psnr, mean_fill
 from ganforge.models.context_encoder import ChannelwiseFC, ContextEncoder
 from ganforge.recipes import get_recipe
 from ganforge.training import checkpoint as ckpt
+from robust_util import write_png
 
 SMALL = ["--set", "g_width=4", "--set", "d_width=4", "--batch-size", "8"]
 SMALL += ["--set", "report=false", "--set", "threads=1"]
@@ -151,11 +152,6 @@ def test_config_refuses_inpaint_without_context_encoder_and_idle_keys():
 
 
 # -- end to end -----------------------------------------------------------------------------------
-def _png(path, arr):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(arr.astype(np.uint8)).save(path)
-
-
 def test_recipe_trains_writes_report_translates_and_scores(cli, tmp_path):
     run = tmp_path / "r"
     args = ["train", "inpaint", "--steps", "3", *SMALL, "--set", "report=true"]
@@ -167,10 +163,10 @@ def test_recipe_trains_writes_report_translates_and_scores(cli, tmp_path):
     assert Image.open(run / "samples.png").size == (8 * 30 + 2, 6 * 30 + 2)
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (28, 28))
-    _png(tmp_path / "in" / "a.png", image)
+    write_png(tmp_path / "in" / "a.png", image)
     hole = np.zeros((28, 28))
     hole[3:9, 5:20] = 255
-    _png(tmp_path / "mask.png", hole)
+    write_png(tmp_path / "mask.png", hole)
     rc, out, err = cli("translate", run, "--input", tmp_path / "in", "--out", tmp_path / "o")
     assert rc == 0, err
     filled = np.asarray(Image.open(tmp_path / "o" / "a.png"))
@@ -207,10 +203,10 @@ def test_wrong_mask_shape_and_wrong_image_size_are_one_line_errors(cli, tmp_path
     run = tmp_path / "r"
     rc, _, err = cli("train", "inpaint", "--steps", "1", *SMALL, "--out", run)
     assert rc == 0, err
-    _png(tmp_path / "in" / "a.png", np.zeros((28, 28)))
-    _png(tmp_path / "big.png", np.zeros((40, 40)))
-    _png(tmp_path / "mask.png", np.full((20, 20), 255))
-    _png(tmp_path / "empty.png", np.zeros((28, 28)))
+    write_png(tmp_path / "in" / "a.png", np.zeros((28, 28)))
+    write_png(tmp_path / "big.png", np.zeros((40, 40)))
+    write_png(tmp_path / "mask.png", np.full((20, 20), 255))
+    write_png(tmp_path / "empty.png", np.zeros((28, 28)))
     cases = [
         (
             ["--input", tmp_path / "in", "--mask", tmp_path / "mask.png"],

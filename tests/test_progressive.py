@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import shutil
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
 from ganforge import api
@@ -23,6 +21,7 @@ from ganforge.models.progressive import (
     fade_reals,
 )
 from ganforge.training import checkpoint as ckpt
+from robust_util import rgb_folder
 
 SMALL = ["--set", "g_width=8", "--set", "d_width=8", "--batch-size", "8"]
 
@@ -271,22 +270,8 @@ def test_resume_mid_fade_is_byte_identical(tmp_path, cli):
     assert loaded.sample(4).shape == (4, 1, 28, 28)
 
 
-def _rgb_folder(path, n=48, size=32):
-    """Procedural RGB pictures: a coloured disc on a coloured background."""
-    path.mkdir()
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[:size, :size]
-    for i in range(n):
-        img = np.empty((size, size, 3), np.uint8)
-        img[:] = rng.integers(0, 256, 3)
-        cy, cx, r = rng.integers(8, size - 8, 2).tolist() + [int(rng.integers(4, 8))]
-        img[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.integers(0, 256, 3)
-        Image.fromarray(img, "RGB").save(path / f"p{i:03d}.png")
-    return path
-
-
 def test_rgb_folder_trains_writes_the_report_and_exports(tmp_path, cli):
-    folder = _rgb_folder(tmp_path / "pics")
+    folder = rgb_folder(tmp_path / "pics", n=48)
     run = tmp_path / "run"
     rc, _, err = cli("train", "progan", "--dataset", f"folder:{folder}", "--image-size", "32",
                      "--steps", "6",

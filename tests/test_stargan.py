@@ -20,6 +20,7 @@ from ganforge.models.stargan import StarDiscriminator, StarGenerator, tile_domai
 from ganforge.penalties import gradient_penalty
 from ganforge.recipes import get_recipe
 from ganforge.training import checkpoint as ckpt
+from robust_util import write_png
 
 SMALL = ["--set", "g_width=4", "--set", "d_width=4", "--set", "stargan_blocks=1"]
 SMALL += ["--batch-size", "4", "--image-size", "16", "--set", "d_steps=2"]
@@ -220,11 +221,6 @@ def test_data_without_domains_is_refused(cli, tmp_path):
 
 
 # -- end to end ------------------------------------------------------------------------------
-def _png(path, size, value=90):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.full((size, size), value, np.uint8)).save(path)
-
-
 def test_recipe_trains_translates_scores_and_writes_its_report(cli, tmp_path):
     from ganforge import api
 
@@ -235,8 +231,8 @@ def test_recipe_trains_translates_scores_and_writes_its_report(cli, tmp_path):
     assert {"d_adv", "d_cls", "gp", "g_adv", "g_cls", "rec"} <= set(line)
     assert Image.open(run / "samples.png").size == (5 * 18 + 2, 8 * 18 + 2)  # input + 4 domains
     assert "<html" in (run / "report.html").read_text().lower()
-    _png(tmp_path / "in" / "a.png", 16)
-    _png(tmp_path / "in" / "sub" / "b.png", 16)
+    write_png(tmp_path / "in" / "a.png", np.full((16, 16), 90))
+    write_png(tmp_path / "in" / "sub" / "b.png", np.full((16, 16), 90))
     rc, out, err = cli(
         "translate", run, "--input", tmp_path / "in", "--out", tmp_path / "o", "--to", "coat"
     )
@@ -271,8 +267,8 @@ def test_bad_translate_inputs_are_one_line_errors(cli, tmp_path):
         "train", "stargan", "--steps", "1", *SMALL, "--set", "report=false", "--out", run
     )
     assert rc == 0, err
-    _png(tmp_path / "in" / "a.png", 16)
-    _png(tmp_path / "big" / "a.png", 28)
+    write_png(tmp_path / "in" / "a.png", np.full((16, 16), 90))
+    write_png(tmp_path / "big" / "a.png", np.full((28, 28), 90))
     cases = [
         (["--input", tmp_path / "in", "--to", "hat"], "unknown --to 'hat': this run's domains are 0=t-shirt, 1=pullover, 2=coat, 3=shirt, or all"),
         (["--input", tmp_path / "big", "--to", "coat"], "a.png is 28x28: this run translates 16x16 images"),

@@ -10,7 +10,6 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from ganforge import penalties
 from ganforge.games import build_game
@@ -21,6 +20,7 @@ from ganforge.recipes import get_recipe
 from ganforge.training import checkpoint as ckpt
 from ganforge.training.ema import EMA
 from ganforge.training.trainer import make_optimizer
+from robust_util import rgb_folder
 
 SMALL = {"z_dim": 16, "g_width": 8, "d_width": 8, "mapping_layers": 2, "batch_size": 8}
 TINY = [f"--set={k}={v}" for k, v in SMALL.items() if k != "batch_size"]
@@ -255,7 +255,7 @@ def test_path_length_is_taken_on_the_styles_of_half_the_batch():
 
 # ------------------------------------------------------------------- end to end
 def test_resume_is_byte_identical_with_both_lazy_regularisers(cli, tmp_path):
-    folder = _rgb_folder(tmp_path / "pics")  # read as grayscale
+    folder = rgb_folder(tmp_path / "pics")  # read as grayscale
     run = tmp_path / "run"
     args = ["train", "stylegan", "--dataset", f"folder:{folder}", "--channels", "1"]
     args += ["--steps", "8", "--seed", "2", *TINY]
@@ -282,22 +282,8 @@ def test_resume_is_byte_identical_with_both_lazy_regularisers(cli, tmp_path):
     assert torch.equal(state["ema"]["w_avg"], state["models"]["G"]["w_avg"])
 
 
-def _rgb_folder(path, n=32, size=32):
-    """Procedural RGB pictures: a coloured disc on a coloured gradient."""
-    path.mkdir()
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:size, 0:size]
-    for i in range(n):
-        bg = rng.integers(0, 256, 3)
-        img = (bg[None, None] * (xx[..., None] / size)).astype(np.uint8)
-        cy, cx, r = rng.integers(8, 24, 2).tolist() + [int(rng.integers(4, 9))]
-        img[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.integers(0, 256, 3)
-        Image.fromarray(img, "RGB").save(path / f"p{i:02d}.png")
-    return path
-
-
 def test_rgb_folder_trains_exports_and_gets_its_report(cli, tmp_path):
-    folder = _rgb_folder(tmp_path / "pics")
+    folder = rgb_folder(tmp_path / "pics")
     run = tmp_path / "run"
     rc, _, err = cli("train", "stylegan", "--dataset", f"folder:{folder}", "--steps", "3", "--image-size", "32",
                      *TINY, "--out", run)  # fmt: skip
