@@ -1,0 +1,32 @@
+"""The machine a benchmark's figures come from, in one line for its page."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cpu_description() -> str:
+    """CPU model, core count and the vector/matrix extensions that change the speed of
+    PyTorch's CPU kernels (``lscpu``'s flags): e.g. "Intel(R) Xeon(R) Processor, 2 cores,
+    AVX-512 + AVX-512 BF16 + AMX"."""
+    model, flags = "unknown CPU", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model == "unknown CPU":
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    named = [("avx512f", "AVX-512"), ("avx512_bf16", "AVX-512 BF16"), ("amx_bf16", "AMX")]
+    found = [name for flag, name in named if flag in flags]
+    if not found:
+        found = ["AVX2"] if "avx2" in flags else ["no AVX2"]
+    return f"{model}, {os.cpu_count()} cores, {' + '.join(found)}"
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: figures taken above ~0.5 per core are suspect."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
