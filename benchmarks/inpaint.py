@@ -1,7 +1,7 @@
 """Context encoder on fmnist-inpaint: PSNR in the hole vs the mean-image fill, FD vs an
 L1-only (pix2pix-style, no adversarial term) baseline trained with the same budget.
 
-    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/inpaint.py --minutes 30 \
+    python benchmarks/inpaint.py --minutes 30 \
         --runs runs --doc docs/bench --img docs/img          # the real one (2 x 30 minutes)
     python benchmarks/inpaint.py --smoke                     # seconds; writes to a temp folder
 
@@ -10,15 +10,16 @@ It trains ``inpaint`` (0.999 L2 with the overlap band x10 + 0.001 adversarial) a
 the Fashion-MNIST test split with the centre mask (``ganforge translate RUN --eval --baseline``:
 :func:`ganforge.metrics.inpaint_eval.evaluate_inpaint`), and writes inpaint.json, inpaint.md
 (the page of docs/bench) and a picture (masked input / context encoder / L1 baseline / original).
+Interrupted runs resume for the minutes they have left (benchmarks/bench_runs.py); finished runs
+are kept and only scored again.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
+import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
@@ -28,23 +29,28 @@ from ganforge.data import load_dataset
 from ganforge.metrics.inpaint_eval import evaluate_inpaint, fill_all
 from ganforge.views.grids import save_grid
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_runs import train_for  # noqa: E402
+from machine import cpu_description  # noqa: E402
+
 
 def _train(recipe: str, out: Path, args: argparse.Namespace) -> dict:
     budget = {"steps": 20} if args.smoke else {"minutes": args.minutes}
-    t0 = time.monotonic()
-    summary = api.train(
+    facts = train_for(
         recipe,
         out,
-        force=True,
         batch_size=args.batch_size,
         g_width=args.width,
         d_width=args.width,
         seed=args.seed,
-        checkpoint_minutes=2.0,
         report=not args.smoke,
         **budget,
     )
-    return {"run": str(out), "steps": summary.steps, "seconds": round(time.monotonic() - t0, 1)}
+    return {
+        "run": str(out),
+        "steps": facts.get("steps"),
+        "seconds": round(float(facts.get("wall_seconds", 0.0)), 1),
+    }
 
 
 def _picture(model, baseline, path: Path, k: int = 8) -> None:
@@ -68,8 +74,7 @@ def _page(result: dict, args: argparse.Namespace) -> str:
         f"{fd['model']:.2f} against {fd['baseline_run']:.2f} for the L1-only baseline "
         f"({r['psnr_hole']:.2f} dB).",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, torch "
-        f"{torch.__version__}, {torch.get_num_threads()} thread(s). Command:",
+        f"Machine: {result.get('machine', cpu_description())}, torch {torch.__version__}. Command:",
         "",
         f"    python benchmarks/inpaint.py --minutes {args.minutes:g} --batch-size "
         f"{args.batch_size} --width {args.width} --seed {args.seed}",
@@ -120,7 +125,11 @@ def main(argv: list[str] | None = None) -> dict:
     train = {r: _train(r, runs / f"bench-{r}", args) for r in ("inpaint", "inpaint-l1")}
     model = api.load_run(runs / "bench-inpaint", device="cpu")
     baseline = api.load_run(runs / "bench-inpaint-l1", device="cpu")
-    result = {"train": train, **evaluate_inpaint(model, args.n, baseline)}
+    result = {
+        "train": train,
+        "machine": cpu_description(),
+        **evaluate_inpaint(model, args.n, baseline),
+    }
     print(json.dumps(result, indent=2))
     if args.doc:
         doc = Path(args.doc)

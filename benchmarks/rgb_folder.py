@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from ganforge.training.loaded_run import load_run
 from ganforge.views.grids import make_grid, write_grid
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_runs import train_for  # noqa: E402
 from machine import cpu_description, load_average  # noqa: E402
 
 RECIPES = ("stylegan", "progan")
@@ -55,30 +55,10 @@ def make_pictures(folder: Path, count: int, size: int, seed: int) -> None:
         Image.fromarray((img * 255).round().astype(np.uint8), "RGB").save(folder / f"{i:04d}.png")
 
 
-def status(run: Path) -> str:
-    try:
-        return json.loads((run / "run.json").read_text()).get("status", "")
-    except (OSError, ValueError):
-        return ""
-
-
-def ganforge(*args: str) -> None:
-    cmd = [sys.executable, "-m", "ganforge", *args]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"failed: {' '.join(cmd)}\n{done.stderr.strip()[-2000:]}")
-
-
-def train(recipe: str, run: Path, data: Path, args: argparse.Namespace) -> None:
-    if status(run) == "finished":
-        return
-    if (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir()):
-        ganforge("train", "--resume", str(run), "--minutes", str(args.minutes))
-        return
-    extra = ["--set", f"progan_phase_images={args.phase_images}"] if recipe == "progan" else []
-    ganforge("train", recipe, "--dataset", f"folder:{data}", "--image-size", str(args.size),
-             "--minutes", str(args.minutes), "--seed", str(args.seed), *extra,
-             "--out", str(run), "--force")  # fmt: skip
+def train(recipe: str, run: Path, data: Path, args: argparse.Namespace) -> dict:
+    extra = {"progan_phase_images": args.phase_images} if recipe == "progan" else {}
+    return train_for(recipe, run, args.minutes, dataset=f"folder:{data}", image_size=args.size,
+                     seed=args.seed, **extra)  # fmt: skip
 
 
 def main() -> None:
@@ -106,8 +86,7 @@ def main() -> None:
     rows, shown = [], {}
     for recipe in RECIPES:
         run = args.runs / recipe
-        train(recipe, run, args.data, args)
-        facts = json.loads((run / "run.json").read_text())
+        facts = train(recipe, run, args.data, args)
         errs, mean_errs, images = [], [], []
         for f in picks:
             out = run / f"project-{f.stem}"

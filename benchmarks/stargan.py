@@ -3,26 +3,33 @@ per source -> target pair (the shipped Fashion-MNIST classifier, deciding among 
 domains) beside the classifier's accuracy on real images of each domain (the ceiling), and the
 reconstruction L1 on [0, 1]. The issue's bar: every pair >= 90 %, reconstruction < 0.1.
 
-    OMP_NUM_THREADS=2 nice -n 10 python benchmarks/stargan.py --minutes 30 --out docs/bench
+    python benchmarks/stargan.py --minutes 30 --out docs/bench
     python benchmarks/stargan.py --smoke          # seconds: tiny nets, 2 steps, 8 images
 
 Each task trains the `stargan` recipe at CPU_SIZE (width 32, 3 residual blocks; `--paper`
 keeps the recipe's 64 and 6, `--set KEY=VALUE` overrides anything) for ``--minutes``.
 
 Writes OUT/stargan.md (the tables and the commands) and OUT/stargan.json; the runs stay in
-RUNS/stargan-TASK (their samples.png and report.html are the pictures).
+RUNS/stargan-TASK (their samples.png and report.html are the pictures). A task already in
+stargan.json is not run again (``--fresh`` starts over); an interrupted run resumes for the
+minutes it has left (benchmarks/bench_runs.py), so the benchmark survives stops.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
+import sys
+import tempfile
 from pathlib import Path
 
-from ganforge import api, api_tools
+from ganforge import api_tools
 from ganforge.config import parse_set_args
 from ganforge.recipes import get_recipe
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_runs import Results, train_for  # noqa: E402
+from machine import cpu_description, load_average  # noqa: E402
 
 TASKS = ("fmnist-tops", "fmnist-shoes")
 SMOKE = {"g_width": 4, "d_width": 4, "stargan_blocks": 1, "batch_size": 4, "d_steps": 2}
@@ -36,19 +43,35 @@ def run_task(task: str, runs: Path, minutes: float, smoke: bool, sets: dict) -> 
     out = runs / f"stargan-{task}"
     budget = {"steps": 2} if smoke else {"minutes": minutes}
     extra = {**(SMOKE if smoke else CPU_SIZE), **sets}
-    start = time.monotonic()
-    summary = api.train("stargan", out, force=True, dataset=task, **budget, **extra)
-    seconds = time.monotonic() - start
+    facts = train_for("stargan", out, dataset=task, **budget, **extra)
     scores = api_tools.translation_scores(out, n=8 if smoke else 0)
     return {
         "task": task,
         "run": str(out),
-        "steps": summary.steps,
-        "train_seconds": round(seconds, 1),
+        "steps": facts.get("steps"),
+        "train_seconds": round(float(facts.get("wall_seconds", 0.0)), 1),
+        "machine": f"{cpu_description()}; load average before scoring {load_average()}",
         "overrides": extra,
         "scores": scores,
         "table": api_tools.translation_table(scores),
     }
+
+
+def headline(r: dict) -> str:
+    """One task's worst source -> target accuracy (beside its worst real-image ceiling) and
+    reconstruction L1."""
+    s = r["scores"]
+    acc = s.get("target_accuracy") or {}
+    pairs = [(v, a, b) for a, row in acc.items() for b, v in row.items()]
+    if not pairs:
+        return f"{r['task']}: reconstruction L1 {s['reconstruction_l1']:.3f}"
+    worst, a, b = min(pairs)
+    ceiling = min(s["real_accuracy"].values())
+    return (
+        f"{r['task']} ({r['train_seconds'] / 60:.0f} min): worst pair {a} -> {b} "
+        f"{100 * worst:.1f} % (real images: {100 * ceiling:.1f} % for the hardest domain), "
+        f"reconstruction L1 {s['reconstruction_l1']:.3f}"
+    )
 
 
 def markdown(results: list[dict], minutes: float, smoke: bool) -> str:
@@ -61,6 +84,8 @@ def markdown(results: list[dict], minutes: float, smoke: bool) -> str:
         "G(x, target) for every test image x of the source domain; `real` is its accuracy on "
         "the real test images of the source (the ceiling). Reconstruction: E|G(G(x, t), s) - x| "
         "on [0, 1], mean over pairs s != t. Bar (issue 22): every pair >= 90 %, L1 < 0.1.",
+        "",
+        "**Result.** " + "; ".join(headline(r) for r in results) + ".",
         "",
     ]
     for r in results:
@@ -75,7 +100,8 @@ def markdown(results: list[dict], minutes: float, smoke: bool) -> str:
             "```",
             "",
             f"Bar met: {'yes' if ok else 'no'}; overrides {json.dumps(r['overrides'])}; "
-            f"pictures: `{r['run']}/samples.png` (input, then every domain).",
+            f"pictures: `{r['run']}/samples.png` (input, then every domain). "
+            f"Machine: {r.get('machine', 'not recorded')}.",
             "",
         ]
     return "\n".join(lines)
@@ -89,14 +115,22 @@ def main() -> None:
     p.add_argument("--runs", default="runs", help="folder for the two runs")
     p.add_argument("--paper", action="store_true", help="the recipe's own widths and blocks")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated subset")
+    p.add_argument("--fresh", action="store_true", help="score every task again")
     args = p.parse_args()
+    if args.smoke:  # never mixes with, or keeps, a real run
+        args.runs = args.out = tempfile.mkdtemp(prefix="stargan-smoke-")
     sets = parse_set_args(args.sets)
     if args.paper:
         sets = {**{k: getattr(get_recipe("stargan").config(), k) for k in CPU_SIZE}, **sets}
-    results = [run_task(t, Path(args.runs), args.minutes, args.smoke, sets) for t in TASKS]
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "stargan.json").write_text(json.dumps(results, indent=2) + "\n")
+    done = Results(out / "stargan.json", fresh=args.fresh or args.smoke)
+    for task in args.tasks.split(","):
+        if task not in TASKS:
+            sys.exit(f"unknown task {task}: choose from {', '.join(TASKS)}")
+        if task not in done:
+            done.put(task, run_task(task, Path(args.runs), args.minutes, args.smoke, sets))
+    results = [done[t] for t in TASKS if t in done]
     (out / "stargan.md").write_text(markdown(results, args.minutes, args.smoke) + "\n")
     for r in results:
         print(f"{r['task']}: {r['steps']} steps\n{r['table']}")

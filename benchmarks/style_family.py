@@ -26,13 +26,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 from ganforge import api, api_latent
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_runs import Results, run_facts, train_for  # noqa: E402
 from machine import cpu_description, load_average  # noqa: E402
 from ppl_table import ppl_rows  # noqa: E402
 
@@ -41,27 +41,7 @@ PSI = (0.5, 0.7, 1.0)
 
 
 def status(run: Path) -> str:
-    try:
-        return json.loads((run / "run.json").read_text()).get("status", "")
-    except (OSError, ValueError):
-        return ""
-
-
-def ganforge(*args: str) -> None:
-    cmd = [sys.executable, "-m", "ganforge", *args]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"failed: {' '.join(cmd)}\n{done.stderr.strip()[-2000:]}")
-
-
-def train(recipe: str, run: Path, minutes: float, seed: int) -> None:
-    if status(run) == "finished":
-        return
-    if (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir()):
-        ganforge("train", "--resume", str(run), "--minutes", str(minutes))
-    else:
-        ganforge("train", recipe, "--minutes", str(minutes), "--seed", str(seed),
-                 "--out", str(run), "--force")  # fmt: skip
+    return run_facts(run).get("status", "")
 
 
 def score(recipe: str, run: Path, args: argparse.Namespace) -> dict:
@@ -173,16 +153,13 @@ def main() -> None:
     args = p.parse_args()
     load, cpu = load_average(), cpu_description()
     print(f"load average {load}; {cpu}", flush=True)
-    results = args.doc / "style.json"
-    done = json.loads(results.read_text()) if results.exists() else {}
+    done = Results(args.doc / "style.json")
     for recipe in args.recipes.split(","):
-        run = args.runs / recipe
-        if recipe in done and status(run) == "finished":
+        if recipe in done:
             continue
-        train(recipe, run, args.minutes, args.seed)
-        done[recipe] = score(recipe, run, args)
-        args.doc.mkdir(parents=True, exist_ok=True)
-        results.write_text(json.dumps(done, indent=1, default=str) + "\n")
+        run = args.runs / recipe
+        train_for(recipe, run, args.minutes, seed=args.seed)
+        done.put(recipe, score(recipe, run, args))
         print(json.dumps({k: v for k, v in done[recipe].items() if k != "truncation"},
                          default=str), flush=True)  # fmt: skip
     made = pictures(args.runs, args.img)

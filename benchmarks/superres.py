@@ -7,10 +7,12 @@ SRResNet; scores each with ``ganforge translate RUN --eval``'s scorer on the 10,
 images (PSNR/SSIM on [0, 1], FD with the shipped extractor) next to bicubic interpolation, and
 draws rows of: the 7x7 input (nearest), bicubic, SRResNet, SRGAN[, SRGAN-WGAN], the target.
 
-    OMP_NUM_THREADS=2 nice -n 10 python benchmarks/superres.py --minutes 15 --out docs/bench
+    python benchmarks/superres.py --minutes 30 --out docs/bench
     python benchmarks/superres.py --smoke      # seconds: tiny nets, a few steps, 64 images
 
-Writes OUT/superres.json, OUT/superres.md (the table) and IMG/superres-fmnist-sr4.png.
+Writes OUT/superres.json, OUT/superres.md (the table) and IMG/superres-fmnist-sr4.png. A
+method already in superres.json is not scored again (``--fresh`` starts over); interrupted runs
+resume for the minutes they have left (benchmarks/bench_runs.py).
 The expected trade-off: SRResNet the best PSNR/SSIM; SRGAN a lower PSNR but a lower FD than
 SRResNet; both far above bicubic.
 """
@@ -18,7 +20,7 @@ SRResNet; both far above bicubic.
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -32,11 +34,15 @@ from ganforge.data.superres import bicubic_upscale, downscale
 from ganforge.metrics.superres_eval import evaluate_superres, upscale_all
 from ganforge.views.grids import save_grid
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_runs import Results, train_for  # noqa: E402
+from machine import cpu_description, load_average  # noqa: E402
+
 TINY = {"g_width": 8, "d_width": 4, "sr_blocks": 1, "batch_size": 4}
 
 
 def _train(recipe: str, out: Path, budget: dict[str, Any], **extra: Any) -> Path:
-    api.train(recipe, out, force=True, **budget, **extra)
+    train_for(recipe, out, **budget, **extra)
     return out
 
 
@@ -69,52 +75,66 @@ def picture(runs: dict[str, Any], path: Path, n: int = 8) -> Path:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--minutes", type=float, default=15.0, help="per run (paper budget aside)")
+    p.add_argument("--minutes", type=float, default=30.0, help="wall-clock minutes per run")
     p.add_argument("--runs", default="runs", help="folder of the training runs")
     p.add_argument("--out", default="docs/bench")
     p.add_argument("--img", default="docs/img")
     p.add_argument("--n", type=int, default=0, help="test images to score (0 = all 10,000)")
     p.add_argument("--wgan", action="store_true", help="also the Wasserstein variant")
     p.add_argument("--smoke", action="store_true", help="seconds: tiny nets, 3 steps, 64 images")
+    p.add_argument("--fresh", action="store_true", help="score every method again")
     args = p.parse_args()
     extra: dict[str, Any] = {"report": False}
     budget: dict[str, Any] = {"minutes": args.minutes}
     n = args.n
+    load = load_average()
     if args.smoke:
         tmp = Path(tempfile.mkdtemp(prefix="superres-smoke-"))
         args.runs, args.out, args.img = tmp / "runs", tmp, tmp
         extra.update(TINY)
         budget, n = {"steps": 3}, 64
     runs_dir = Path(args.runs)
-    base = _train("srresnet", runs_dir / "bench-srresnet", budget, **extra)
-    trained = {"SRResNet": base}
-    trained["SRGAN"] = _train(
-        "srgan", runs_dir / "bench-srgan", budget, init_from=str(base), **extra
-    )
+    base = runs_dir / "bench-srresnet"
+    plan = {
+        "SRResNet": ("srresnet", base, {}),
+        "SRGAN": ("srgan", runs_dir / "bench-srgan", {"init_from": str(base)}),
+    }
     if args.wgan:
-        trained["SRGAN-WGAN-GP"] = _train(
+        plan["SRGAN-WGAN-GP"] = (
             "srgan",
             runs_dir / "bench-srgan-wgan",
-            budget,
-            init_from=str(base),
-            loss="wasserstein",
-            **extra,
+            {"init_from": str(base), "loss": "wasserstein"},
         )
-    loaded = {name: api.load_run(path, device="cpu") for name, path in trained.items()}
-    results = {}
-    for name, run in loaded.items():
-        results[name] = {"run": str(trained[name]), "step": run.step, **evaluate_superres(run, n)}
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "superres.json").write_text(json.dumps(results, indent=2))
-    md = table(results)
+    results = Results(out / "superres.json", fresh=args.fresh or args.smoke)
+    for name, (recipe, path, more) in plan.items():
+        if name in results:
+            continue
+        _train(recipe, path, budget, **extra, **more)
+        run = api.load_run(path, device="cpu")
+        results.put(name, {"run": str(path), "step": run.step, **evaluate_superres(run, n)})
+    md = table(results.items)
+    first = next(iter(results.items.values()))
+    psnr = {k: v["model"]["psnr"] for k, v in results.items.items()}
+    fd = {k: v["model"].get("fd") for k, v in results.items.items()}
+    head = "; ".join(
+        f"{k} {psnr[k]:.2f} dB" + (f", FD {fd[k]:.2f}" if fd[k] is not None else "") for k in psnr
+    )
+    bic = first["bicubic_baseline"]
     (out / "superres.md").write_text(
         "# SRResNet vs SRGAN on fmnist-sr4 (7x7 -> 28x28)\n\n"
-        f"`python benchmarks/superres.py --minutes {args.minutes:g}`; "
-        f"{next(iter(results.values()))['test_images']} test images.\n\n{md}\n\n"
+        f"`python benchmarks/superres.py --minutes {args.minutes:g}` (each run; SRGAN "
+        f"fine-tuned from the SRResNet run); {first['test_images']} test images; "
+        f"{cpu_description()}, load average at start {load}.\n\n"
+        f"**Result.** PSNR {head}; bicubic {bic['psnr']:.2f} dB"
+        + (f", FD {bic['fd']:.2f}" if bic.get("fd") is not None else "")
+        + ".\n\n"
+        f"{md}\n\n"
         "![input, bicubic, models, target](../img/superres-fmnist-sr4.png)\n"
     )
-    pic = picture(loaded, Path(args.img) / "superres-fmnist-sr4.png")
+    shown = {name: api.load_run(path, device="cpu") for name, (_, path, _) in plan.items()
+             if (path / "run.json").is_file()}  # fmt: skip
+    pic = picture(shown, Path(args.img) / "superres-fmnist-sr4.png") if shown else None
     print(md)
     print(f"wrote {out / 'superres.json'}, {out / 'superres.md'} and {pic}")
 

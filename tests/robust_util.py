@@ -490,11 +490,11 @@ def feature_cases(tmp: Path) -> list[tuple[str, list[str], str, int]]:
     ]
 
 
-def load_script(name: str) -> ModuleType:
-    """The module ``scripts/NAME.py`` (scripts are not a package), imported once."""
+def load_script(name: str, folder: str = "scripts") -> ModuleType:
+    """The module ``FOLDER/NAME.py`` (scripts and benchmarks are not packages), imported once."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, ROOT / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)

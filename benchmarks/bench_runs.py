@@ -1,0 +1,70 @@
+"""Benchmark runs that survive stops.
+
+A benchmark trains each run for a wall-clock budget *in all*: :func:`train_for` keeps a finished
+run, resumes an interrupted one (a run with checkpoints) for the minutes it has left (run.json's
+``wall_seconds`` counts the time trained before the stop), and starts a run afresh only when it
+has no checkpoint to lose. :class:`Results` keeps each scored item in a JSON file as soon as it
+is scored, so a re-run after a stop, even on a fresh checkout with the committed JSON and no
+runs, skips what is already measured.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ganforge import api
+
+CHECKPOINT_MINUTES = 3.0  # at most this much training is lost to a stop
+
+
+def run_facts(run: Path) -> dict[str, Any]:
+    """The run's run.json ({} when there is none or it cannot be read)."""
+    try:
+        return json.loads((run / "run.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def train_for(
+    recipe: str, run: Path, minutes: float = 0.0, steps: int = 0, **overrides: Any
+) -> dict[str, Any]:
+    """Train ``recipe`` into ``run`` for ``minutes`` of wall time in all (or ``steps``),
+    resuming where a stop left it; returns the run's facts (steps, wall_seconds, ...)."""
+    facts = run_facts(run)
+    if facts.get("status") == "finished":
+        return facts
+    checkpoints = run / "checkpoints"
+    if checkpoints.is_dir() and any(checkpoints.iterdir()):
+        if steps:
+            api.resume(run, steps=steps)
+        else:
+            left = minutes - float(facts.get("wall_seconds", 0.0)) / 60
+            api.resume(run, minutes=max(left, 1 / 60))
+    else:
+        budget = {"steps": steps} if steps else {"minutes": minutes}
+        overrides.setdefault("checkpoint_minutes", CHECKPOINT_MINUTES)
+        api.train(recipe, run, force=True, **budget, **overrides)
+    return run_facts(run)
+
+
+class Results:
+    """Scored items by key in a JSON file, written after every item."""
+
+    def __init__(self, path: Path, fresh: bool = False):
+        self.path = Path(path)
+        self.items: dict[str, Any] = {}
+        if self.path.is_file() and not fresh:
+            self.items = json.loads(self.path.read_text())
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.items
+
+    def __getitem__(self, key: str) -> Any:
+        return self.items[key]
+
+    def put(self, key: str, value: Any) -> None:
+        self.items[key] = value
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.items, indent=1, default=str) + "\n")
