@@ -1,140 +1,149 @@
-"""Time to quality: ganforge's DCGAN and the tutorial reference loop, equal wall-clock budgets.
+"""Time to quality: a ganforge recipe against the tutorial reference loop at equal wall time.
 
-For every budget (minutes) both train from the same seed for that long (ganforge through its
-real ``run`` loop with ``minutes=B``; the reference through :class:`ReferenceLoop`), then
-``--samples`` images are drawn from each generator (eval mode) and compared with the
-Fashion-MNIST test split by the Fréchet distance (Heusel et al. 2017)
+For every budget (minutes) and seed, both train for that long on Fashion-MNIST: the recipe
+through ganforge's own loop (an ordinary run folder, resumed after a stop for the minutes it has
+left), the reference through :class:`reference_loop.ReferenceLoop` (the notes' tutorial DCGAN
+loop with ganforge's DCGAN networks). Then ``--samples`` images of each generator (eval mode;
+the EMA generator where the recipe keeps one) are compared with the test split by the Fréchet
+distance (Heusel et al. 2017) on our shipped Fashion-MNIST extractor's features
 
     FD = |mu_r - mu_g|^2 + Tr(S_r + S_g - 2 (S_r S_g)^{1/2})
 
-on the features of ``ganforge.metrics.features.load_feature_extractor("fashion-mnist")``.
-When that extractor is not installed in this checkout, a clearly labelled PROXY is used:
-the same formula on 14x14 average-pooled pixels (196-D), which ranks gross differences but is
-not comparable with published FIDs. Lower is better; speed must not cost quality.
+(:func:`ganforge.metrics.evaluate.evaluate_images`, float64 statistics). Neither loop trains
+with that extractor or anything fitted to the test split. The table gives per budget the
+median over seeds with the range, and the ratio of the medians (issue 19's goal: <= 0.5).
 
-    nice -n 10 python benchmarks/time_to_quality.py --budgets 1 3 10
+    python benchmarks/time_to_quality.py --budgets 1 3 5 10 --seeds 3 --doc docs/bench
+
+Each (loop, budget, seed) is kept in DOC/time-to-quality.json once scored, so the benchmark
+survives stops; ``--fresh`` measures again. Figures mean something only on a quiet machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
-import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_runs import Results, train_for  # noqa: E402
+from machine import cpu_description, load_average  # noqa: E402
 from reference_loop import ReferenceLoop  # noqa: E402
 
-from ganforge.data import load_dataset  # noqa: E402
-from ganforge.data.batches import to_unit_range  # noqa: E402
-from ganforge.recipes import get_recipe  # noqa: E402
-from ganforge.run_hooks import view_hooks  # noqa: E402
-from ganforge.training.trainer import Trainer  # noqa: E402
+from ganforge import api  # noqa: E402
+from ganforge.metrics.evaluate import evaluate_images  # noqa: E402
 
-
-def _local_frechet(a: np.ndarray, b: np.ndarray) -> float:
-    """FD of two (N, D) feature sets, statistics in float64 (fallback when metrics is absent)."""
-    from scipy import linalg
-
-    a, b = a.astype(np.float64), b.astype(np.float64)
-    mu1, mu2 = a.mean(0), b.mean(0)
-    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean = linalg.sqrtm(s1 @ s2)
-    covmean = covmean.real if np.iscomplexobj(covmean) else covmean
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
-
-
-def feature_space() -> tuple[str, Callable[[torch.Tensor], np.ndarray], Callable]:
-    """(label, features of images in [-1, 1], frechet_distance)."""
-    try:
-        from ganforge.metrics.features import load_feature_extractor
-        from ganforge.metrics.frechet import frechet_distance
-
-        extractor = load_feature_extractor("fashion-mnist")
-
-        @torch.no_grad()
-        def feats(x: torch.Tensor) -> np.ndarray:
-            return np.concatenate(
-                [np.asarray(extractor(x[i : i + 500])) for i in range(0, len(x), 500)]
-            )
-
-        return "FD (fashion-mnist feature extractor)", feats, frechet_distance
-    except ImportError:
-
-        def pooled(x: torch.Tensor) -> np.ndarray:
-            return F.avg_pool2d(x.float(), 2).flatten(1).numpy()
-
-        try:
-            from ganforge.metrics.frechet import frechet_distance as fd
-        except ImportError:
-            fd = _local_frechet
-        return "PROXY FD (14x14 pooled pixels; metrics extractor not installed)", pooled, fd
+REFERENCE = "reference"
 
 
 @torch.no_grad()
-def samples(G: torch.nn.Module, z_dim: int, n: int, seed: int) -> torch.Tensor:
+def reference_samples(G: torch.nn.Module, z_dim: int, n: int, seed: int) -> torch.Tensor:
     G.eval()
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, z_dim, generator=gen)
-    return torch.cat([G(z[i : i + 500]).float().contiguous() for i in range(0, n, 500)])
+    z = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+    return torch.cat([G(z[i : i + 500]).float() for i in range(0, n, 500)]).clamp(-1, 1)
 
 
-def run_ganforge(minutes: float, seed: int, precision: str, out: Path):
-    cfg = get_recipe("dcgan").config(
-        minutes=minutes, seed=seed, device="cpu", precision=precision, checkpoint_minutes=0
+def measure(loop: str, minutes: float, seed: int, args: argparse.Namespace) -> dict:
+    """Train one loop for ``minutes`` and score its generator."""
+    if loop == REFERENCE:
+        ref = ReferenceLoop("dcgan", 64, seed=seed)
+        steps = ref.train_for(minutes * 60)
+        images = reference_samples(ref.G, ref.cfg.z_dim, args.samples, seed + 1)
+        wall = minutes * 60
+    else:
+        run = args.runs / f"{loop}-{minutes:g}m-s{seed}"
+        facts = train_for(loop, run, minutes, seed=seed, device="cpu", precision=args.precision,
+                          report=False)  # fmt: skip
+        steps, wall = facts.get("steps"), float(facts.get("wall_seconds", 0.0))
+        images = api.sample(api.load_run(run, device="cpu"), args.samples, seed + 1)
+    fd = evaluate_images(images, "fashion-mnist", ["fid"])["fid"]
+    return {"loop": loop, "minutes": minutes, "seed": seed, "steps": steps,
+            "wall_seconds": round(wall, 1), "fd": float(fd), "load": load_average()}  # fmt: skip
+
+
+def summary(rows: list[dict], recipe: str, budgets: list[float]) -> tuple[str, str]:
+    """(headline, table): median FD [min, max] per loop and budget, ratio of the medians."""
+    lines = [
+        f"| minutes | reference FD | `{recipe}` FD | ratio | reference steps | `{recipe}` steps |",
+        "|---|---|---|---|---|---|",
+    ]
+    ratios = []
+    for m in budgets:
+        cells, steps, med = [], [], {}
+        for loop in (REFERENCE, recipe):
+            mine = [r for r in rows if r["loop"] == loop and r["minutes"] == m]
+            if not mine:
+                cells.append("—")
+                steps.append("—")
+                continue
+            fds = [r["fd"] for r in mine]
+            med[loop] = statistics.median(fds)
+            cells.append(f"{med[loop]:.1f} [{min(fds):.1f}, {max(fds):.1f}] (n={len(fds)})")
+            steps.append(str(int(statistics.median(r["steps"] for r in mine))))
+        ratio = med[recipe] / med[REFERENCE] if len(med) == 2 else None
+        if ratio is not None:
+            ratios.append(f"{ratio:.2f} at {m:g} min")
+        ratio_cell = f"{ratio:.2f}" if ratio is not None else "—"
+        lines.append(
+            f"| {m:g} | {cells[0]} | {cells[1]} | {ratio_cell} | {steps[0]} | {steps[1]} |"
+        )
+    head = (
+        f"**Result.** Median FD of `{recipe}` over the reference loop's: "
+        + (", ".join(ratios) if ratios else "not measured yet")
+        + " (goal: at most 0.5 at every budget)."
     )
-    trainer = Trainer(cfg, out, progress=False, hooks=view_hooks(cfg))
-    summary = trainer.run()
-    return trainer.game.G, summary.steps, cfg.z_dim
-
-
-def run_reference(minutes: float, seed: int):
-    loop = ReferenceLoop("dcgan", 64, seed=seed)
-    steps = loop.train_for(minutes * 60)
-    return loop.G, steps, loop.cfg.z_dim
+    return head, "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--budgets", nargs="+", type=float, default=[1, 3, 10], help="minutes")
+    ap.add_argument("--recipe", default="dcgan", help="the ganforge recipe measured")
+    ap.add_argument("--budgets", nargs="+", type=float, default=[1, 3, 5, 10], help="minutes")
+    ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--samples", type=int, default=10000, help=">= 2048 for a stable FD")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--precision", nargs="+", default=["fp32"], choices=("fp32", "bf16"))
-    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    ap.add_argument("--runs", type=Path, default=Path("runs/ttq"))
+    ap.add_argument("--doc", type=Path, default=Path("docs/bench"))
+    ap.add_argument("--fresh", action="store_true", help="measure everything again")
     args = ap.parse_args()
     if args.samples < 2048:
         ap.error("--samples must be >= 2048: FD from fewer samples is biased and unstable")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    label, feats, fd = feature_space()
-    real = to_unit_range(load_dataset("fashion-mnist", "test").images)[: args.samples]
-    real_f = feats(real)
-    print(f"{label}; real: {len(real)} test images; {args.samples} samples per generator")
-    print("| budget (min) | loop | steps | images seen | FD |")
-    print("|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory(prefix="ganforge-ttq-") as tmp:
-        for minutes in args.budgets:
-            runs = {"reference fp32": lambda m=minutes: run_reference(m, args.seed)}
-            for prec in args.precision:
-                runs[f"ganforge {prec}"] = lambda m=minutes, p=prec: run_ganforge(
-                    m, args.seed, p, Path(tmp) / f"{p}-{m}"
-                )
-            for name, fn in runs.items():
-                t = time.monotonic()
-                G, steps, z_dim = fn()
-                wall = time.monotonic() - t
-                score = fd(real_f, feats(samples(G, z_dim, args.samples, args.seed + 1)))
-                print(
-                    f"| {minutes:g} | {name} | {steps} | {steps * 64} | {score:.2f} |"
-                    f"  <!-- {wall:.0f} s incl. setup -->",
-                    flush=True,
-                )
+    load = load_average()
+    print(f"load average {load}; {cpu_description()}", flush=True)
+    results = Results(args.doc / "time-to-quality.json", fresh=args.fresh)
+    for minutes in args.budgets:
+        for seed in range(args.seeds):
+            for loop in (REFERENCE, args.recipe):
+                key = f"{loop}|{args.precision}|{minutes:g}|{seed}"
+                if key not in results:
+                    results.put(key, measure(loop, minutes, seed, args))
+                    print(results[key], flush=True)
+    rows = [
+        v
+        for k, v in results.items.items()
+        if k.split("|")[1] == args.precision and v["loop"] in (REFERENCE, args.recipe)
+    ]
+    head, table = summary(rows, args.recipe, args.budgets)
+    text = "\n".join([
+        "# Time to quality: ganforge against the tutorial loop at equal wall time (issue 19)",
+        "",
+        f"`python benchmarks/time_to_quality.py --recipe {args.recipe} --budgets "
+        f"{' '.join(f'{b:g}' for b in args.budgets)} --seeds {args.seeds} --precision "
+        f"{args.precision}` on {cpu_description()} (load average at start {load}), torch "
+        f"{torch.__version__}. FD of {args.samples} samples against the Fashion-MNIST test "
+        "split with our shipped extractor; median over seeds with [min, max].",
+        "",
+        head,
+        "",
+        table,
+        "",
+    ])  # fmt: skip
+    page = args.doc / "time-to-quality.md"
+    page.write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":
