@@ -4,6 +4,7 @@ fakes a G step reuses, a failing hook, non-finite losses, checkpoints and an exa
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import torch
@@ -189,3 +190,26 @@ def test_a_spent_budget_is_refused(tmp_path):
     loop.run()
     with pytest.raises(Exception, match="already reached step 2; pass --steps N with N > 2"):
         loop.run()
+
+
+def test_a_time_budget_schedule_continues_where_a_resumed_run_stopped():
+    """A run that trained 60 s and resumes for its last minute is half way through its
+    schedule (StarGAN's and CycleGAN's lr decay), not back at the start."""
+    from types import SimpleNamespace
+
+    from ganforge.training.hooks import GameSchedule
+
+    seen = []
+    now = time.monotonic()
+    loop = SimpleNamespace(
+        total=None, step=7, started=now, deadline=now + 60, wall_before=60.0,
+        cfg=SimpleNamespace(minutes=1.0, lr_g=1e-3, lr_d=2e-3),
+        game=SimpleNamespace(lr_scale=lambda p: seen.append(p) or 0.5, lazy_ratio=lambda w: 1.0),
+        opt_g=SimpleNamespace(param_groups=[{}]), opt_d=SimpleNamespace(param_groups=[{}]),
+    )  # fmt: skip
+    loop.progress = lambda: Loop.progress(loop)
+    GameSchedule().before_step(loop, 7)
+    assert seen == [pytest.approx(0.5, abs=0.01)]
+    assert loop.opt_g.param_groups[0]["lr"] == 5e-4 and loop.opt_d.param_groups[0]["lr"] == 1e-3
+    loop.total = 20  # a step budget: steps done over the total
+    assert Loop.progress(loop) == 7 / 20

@@ -19,21 +19,14 @@ from ganforge.training.loop import Loop
 
 class GameSchedule(Hook):
     """The game's learning-rate schedule (``Game.lr_scale``, e.g. CycleGAN's linear decay,
-    Zhu et al. 2017): before every step, lr = base lr × scale(fraction of the budget done),
-    the fraction counted in steps, or in minutes under a time budget."""
+    Zhu et al. 2017): before every step, lr = base lr × scale(fraction of the budget done,
+    :meth:`Loop.progress`)."""
 
     def __init__(self) -> None:
         self.scale: float | None = None
 
     def before_step(self, loop: Loop, step: int) -> None:
-        if loop.total:
-            progress: float | None = step / loop.total
-        elif loop.deadline is not None:
-            left = max(0.0, loop.deadline - time.monotonic())
-            progress = 1.0 - left / (loop.cfg.minutes * 60)
-        else:
-            progress = None
-        scale = loop.game.lr_scale(progress)
+        scale = loop.game.lr_scale(loop.progress())
         if scale != self.scale:
             self.scale = scale
             game, cfg = loop.game, loop.cfg

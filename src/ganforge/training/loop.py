@@ -303,6 +303,18 @@ class Loop:
     def _wall(self, t0: float) -> float:
         return self.wall_before + time.monotonic() - t0
 
+    def progress(self) -> float | None:
+        """The fraction of the run's budget done, for schedules: step / total under a step
+        budget; under a time budget the wall time trained (before a resume too) over the wall
+        time it will have trained at the deadline, so a run resumed for the minutes it had
+        left continues its schedule where it stopped; None without a budget."""
+        if self.total:
+            return self.step / self.total
+        if self.deadline is None:
+            return None
+        done = self.wall_before + time.monotonic() - self.started
+        return min(1.0, done / (self.wall_before + self.cfg.minutes * 60))
+
     def _on_signal(self, signum, frame) -> None:  # noqa: ARG002
         self._stop_signal = signum
 
