@@ -322,3 +322,20 @@ def test_path_length_gradient_reaches_the_network_that_computes_w():
     value.backward()
     assert mapping.weight.grad is not None and float(mapping.weight.grad.abs().sum()) > 0
     assert synthesis[0].weight.grad is not None
+
+
+def test_path_length_forward_does_not_count_the_batch_twice_in_batchnorm():
+    """The regulariser's extra forward of the step's batch leaves G's BatchNorm running
+    statistics alone (they moved once, in the step's own forward)."""
+    game = _pl_game(g_penalty_every=1, g_penalty_weight=1.0)
+    norms = [m for m in game.G.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert norms
+    inputs = game.draw_inputs(4, "cpu")
+    fakes = (game.G(game.g_input(inputs)), inputs)
+    before = [(m.running_mean.clone(), int(m.num_batches_tracked)) for m in norms]
+    real = torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8)
+    _, logs = game.g_loss((real, None), 1, fakes)
+    assert "g_penalty" in logs
+    for m, (mean, count) in zip(norms, before, strict=True):
+        assert torch.equal(m.running_mean, mean) and int(m.num_batches_tracked) == count
+        assert m.momentum == 0.1  # put back

@@ -25,7 +25,7 @@ from ganforge.games.base import DStep, Game, Logs
 from ganforge.games.unroll import unrolled_logits
 from ganforge.losses import get_loss
 from ganforge.models import build_discriminator, build_generator
-from ganforge.models.layers import apply_spectral_norm
+from ganforge.models.layers import apply_spectral_norm, frozen_batch_statistics
 
 LABEL_CONDITIONING = LABELLED  # the schemes that draw class labels (read by the toy benchmark)
 
@@ -262,12 +262,20 @@ class AdversarialGame(penalties.PathLengthTarget, Game):
         every = self.cfg.g_penalty_every
         if self.g_penalty is not None and self.cfg.g_penalty_weight and step % every == 0:
             # lazy regularisation (Karras et al. 2020): every k-th step, weighted by k
-            value = self.g_regulariser(
-                lambda z: self.G(self.g_input({**inputs, "z": z})), inputs["z"]
-            )
+            value = self.g_regulariser(self._regularised_forward(inputs), inputs["z"])
             logs["g_penalty"] = value.detach()
             loss = loss + self.cfg.g_penalty_weight * every * value
         return loss, logs
+
+    def _regularised_forward(self, inputs: Inputs):
+        """G as a function of z for the G-side regulariser: a second forward of this step's
+        batch, so BatchNorm's running statistics are not updated by it a second time."""
+
+        def forward(z: torch.Tensor) -> torch.Tensor:
+            with frozen_batch_statistics(self.G):
+                return self.G(self.g_input({**inputs, "z": z}))
+
+        return forward
 
     # -- sampling -----------------------------------------------------------------------
     def fixed_inputs(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -23,6 +26,27 @@ def norm2d(kind: str, channels: int) -> nn.Module:
     if kind == "none":
         return nn.Identity()
     raise ConfigError(f"bad norm {kind!r}: allowed values are batch, layer, instance, none")
+
+
+@contextlib.contextmanager
+def frozen_batch_statistics(module: nn.Module) -> Iterator[None]:
+    """Forwards inside leave every BatchNorm's running statistics as they are (momentum 0)
+    while still normalising with the batch's own statistics in train mode: for an extra
+    forward of the same batch (a regulariser's), which must not count that batch twice."""
+    tracked = [
+        m
+        for m in module.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+    ]
+    saved = [(m.momentum, m.num_batches_tracked.clone()) for m in tracked]
+    for m in tracked:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, (momentum, count) in zip(tracked, saved, strict=True):
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(count)
 
 
 def norm1d(kind: str, features: int) -> nn.Module:
