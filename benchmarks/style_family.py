@@ -27,6 +27,7 @@ import argparse
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from ganforge import api, api_latent
@@ -51,9 +52,38 @@ def score(recipe: str, run: Path, args: argparse.Namespace) -> dict:
     row.update({k: float(v) for k, v in scores.items()})
     row["extractor"] = info.get("extractor")
     row["ppl"] = ppl_rows(run, args.ppl_samples, None, "cpu")
+    row["curve"] = curve(run, args.n)
     if recipe == "stylegan":
         row["truncation"] = api.truncation_sweep(run, list(PSI), n=args.n)
     return row
+
+
+def curve(run: Path, n: int) -> list[dict]:
+    """FD of every checkpoint the run kept before its last (the trainer keeps the latest few,
+    one per ``checkpoint_minutes``), each loaded from a temporary copy of the run holding only
+    that checkpoint: how FD moved with wall time, to tell whether and where the curves cross."""
+    from ganforge.training import checkpoint as ckpt
+
+    elapsed = {}
+    for line in (run / "metrics.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if "elapsed" in row:
+            elapsed[int(row["step"])] = float(row["elapsed"])
+    points = []
+    for path in ckpt.checkpoint_files(run / "checkpoints")[:-1]:
+        step = int(ckpt.STEP_FILE.match(path.name).group(1))
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / run.name
+            (copy / "checkpoints").mkdir(parents=True)
+            for name in ("config.json", "run.json"):
+                shutil.copy(run / name, copy / name)
+            for f in run.glob(f"checkpoints/{path.name.split('.')[0]}.*"):
+                shutil.copy(f, copy / "checkpoints" / f.name)
+            fd = api.evaluate(copy, "fid", n=n)["fid"]
+        before = [t for s, t in elapsed.items() if s <= step]
+        points.append({"step": step, "minutes": round(max(before, default=0) / 60, 1),
+                       "fid": float(fd)})  # fmt: skip
+    return points
 
 
 def pictures(runs: Path, img: Path) -> list[str]:
@@ -114,6 +144,18 @@ def table(rows: list[dict], args: argparse.Namespace, cpu: str, load: str) -> st
             f"| `{r['recipe']}` | {r['steps']} | {r['fid']:.2f} | {1e3 * r['kid']:.2f} | "
             f"{r['precision']:.3f} | {r['recall']:.3f} |"
         )
+    lines += [
+        "",
+        "## FD on the way (earlier checkpoints of the same runs)",
+        "",
+        "| recipe | minutes | G steps | FD |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        for c in r.get("curve", []) + [
+            {"minutes": (r.get("wall_seconds") or 0) / 60, "step": r["steps"], "fid": r["fid"]}
+        ]:
+            lines.append(f"| `{r['recipe']}` | {c['minutes']:.1f} | {c['step']} | {c['fid']:.2f} |")
     lines += ["", "## Perceptual path length", ""]
     lines += ["| recipe | space | sampling | PPL | distance |", "|---|---|---|---|---|"]
     for r in rows:
@@ -162,6 +204,10 @@ def main() -> None:
         done.put(recipe, score(recipe, run, args))
         print(json.dumps({k: v for k, v in done[recipe].items() if k != "truncation"},
                          default=str), flush=True)  # fmt: skip
+    for recipe in list(done.items):
+        row = done[recipe]
+        if "curve" not in row and (args.runs / recipe / "checkpoints").is_dir():
+            done.put(recipe, {**row, "curve": curve(args.runs / recipe, args.n)})
     made = pictures(args.runs, args.img)
     rows = [done[r] for r in RECIPES if r in done]
     text = table(rows, args, cpu, load)
