@@ -1,0 +1,66 @@
+"""Which changes to the default recipe pay at equal wall time? (issue 19's search, one seed)
+
+Trains ``dcgan`` with each candidate's overrides for ``--minutes`` on Fashion-MNIST and scores
+FD (our shipped extractor, ``--n`` samples, the EMA generator where kept) against the test
+split; candidates are cumulative ideas a practitioner tries first (EMA of G, TTUR, hinge with
+spectral norm, batch size, width). Each result is kept in ``--out`` once measured, so the search
+survives stops; the table is sorted by FD. A screen, not a verdict: the winners then go through
+``benchmarks/time_to_quality.py`` with seeds.
+
+    python benchmarks/default_search.py --minutes 3 --only base,ema
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_runs import Results, train_for  # noqa: E402
+from machine import cpu_description, load_average  # noqa: E402
+
+from ganforge import api  # noqa: E402
+
+CANDIDATES: dict[str, dict] = {
+    "base": {},
+    "ema": {"ema": 0.999},
+    "ema-ttur": {"ema": 0.999, "lr_g": 1e-4, "lr_d": 4e-4, "beta1": 0.0, "beta2": 0.9},
+    "ema-hinge-sn": {"ema": 0.999, "loss": "hinge", "spectral_norm": True, "d_norm": "none"},
+    "ema-batch128": {"ema": 0.999, "batch_size": 128},
+    "ema-batch32": {"ema": 0.999, "batch_size": 32},
+    "ema-narrow": {"ema": 0.999, "g_width": 32, "d_width": 32},
+    "ema-lr4e-4": {"ema": 0.999, "lr_g": 4e-4, "lr_d": 4e-4},
+}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--minutes", type=float, default=3.0)
+    p.add_argument("--only", default=",".join(CANDIDATES), help="comma-separated candidates")
+    p.add_argument("--n", type=int, default=10_000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--runs", type=Path, default=Path("runs/default-search"))
+    p.add_argument("--out", type=Path, default=Path("runs/default-search/results.json"))
+    args = p.parse_args()
+    print(f"load average {load_average()}; {cpu_description()}", flush=True)
+    results = Results(args.out)
+    for name in args.only.split(","):
+        key = f"{name}|{args.minutes:g}|{args.seed}"
+        if key in results:
+            continue
+        run = args.runs / f"{name}-{args.minutes:g}m-s{args.seed}"
+        facts = train_for("dcgan", run, args.minutes, seed=args.seed, report=False,
+                          **CANDIDATES[name])  # fmt: skip
+        fd = api.evaluate(run, "fid", n=args.n)["fid"]
+        results.put(key, {"candidate": name, "steps": facts.get("steps"), "fd": float(fd),
+                          "load": load_average()})  # fmt: skip
+        print(results[key], flush=True)
+    rows = sorted(results.items.values(), key=lambda r: r["fd"])
+    print("| candidate | steps | FD |\n|---|---|---|")
+    for r in rows:
+        print(f"| {r['candidate']} | {r['steps']} | {r['fd']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
