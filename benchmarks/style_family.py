@@ -86,6 +86,20 @@ def curve(run: Path, n: int) -> list[dict]:
     return points
 
 
+def equal_images(style: dict, args: argparse.Namespace) -> dict:
+    """dcgan trained on as many images as stylegan saw in its wall time: quality per image
+    seen, apart from the cost per image on this machine."""
+    from ganforge.recipes import get_recipe
+
+    images = style["steps"] * get_recipe("stylegan").config().batch_size
+    steps = round(images / get_recipe("dcgan").config().batch_size)
+    run = args.runs / "dcgan-equal-images"
+    facts = train_for("dcgan", run, steps=steps, seed=args.seed, report=False)
+    scores = api.evaluate(run, "fid,kid,pr", n=args.n)
+    return {"recipe": "dcgan", "images": images, "steps": facts.get("steps"),
+            "wall_seconds": facts.get("wall_seconds"), **{k: float(v) for k, v in scores.items()}}  # fmt: skip
+
+
 def pictures(runs: Path, img: Path) -> list[str]:
     img.mkdir(parents=True, exist_ok=True)
     made = []
@@ -124,6 +138,56 @@ def result(rows: list[dict], minutes: float) -> str:
     return text + "."
 
 
+def reading(rows: list[dict]) -> list[str]:
+    """What the tables say about the issue's expectations, read from the figures."""
+    by = {r["recipe"]: r for r in rows}
+    out = ["", "## Reading", ""]
+    style = by.get("stylegan")
+    if style:
+        ppl = {(p["space"], p["sampling"]): p["ppl"] for p in style["ppl"]}
+        if ("w", "full") in ppl and ("z", "full") in ppl:
+            out.append(
+                f"- PPL of stylegan: W {ppl['w', 'full']:.1f} against Z {ppl['z', 'full']:.1f} "
+                f"(full paths): W {'<' if ppl['w', 'full'] < ppl['z', 'full'] else '>='} Z, "
+                "as expected."
+                if ppl["w", "full"] < ppl["z", "full"]
+                else f"- PPL of stylegan: W {ppl['w', 'full']:.1f} is not below Z "
+                f"{ppl['z', 'full']:.1f}."
+            )
+            for space in ("w", "z"):
+                full, end = ppl.get((space, "full")), ppl.get((space, "end"))
+                if full is not None and end is not None:
+                    out.append(
+                        f"- {space.upper()}: endpoints {end:.1f}, full paths {full:.1f} "
+                        f"(endpoints {'<=' if end <= full else '>'} full)."
+                    )
+        trunc = style.get("truncation", {}).get("rows", [])
+        if len(trunc) > 1:
+            trunc = sorted(trunc, key=lambda t: t["truncation"])
+            prec = [t["precision"] for t in trunc]
+            rec = [t["recall"] for t in trunc]
+            falling_p = all(a >= b for a, b in zip(prec, prec[1:], strict=False))
+            rising_r = all(a <= b for a, b in zip(rec, rec[1:], strict=False))
+            out.append(
+                "- Truncation: as psi falls from 1, precision "
+                + ("rises at every step" if falling_p else "does not rise at every step")
+                + " and recall "
+                + ("falls at every step." if rising_r else "does not fall at every step.")
+            )
+    curves = {
+        r["recipe"]: [c["fid"] for c in r.get("curve", [])] + [r["fid"]]
+        for r in rows
+        if r.get("curve")
+    }
+    if curves:
+        out.append(
+            "- FD at each kept checkpoint (about every 10 minutes): "
+            + "; ".join(f"`{k}` " + " -> ".join(f"{v:.1f}" for v in vs) for k, vs in curves.items())
+            + "."
+        )
+    return out
+
+
 def table(rows: list[dict], args: argparse.Namespace, cpu: str, load: str) -> str:
     lines = [
         "# DCGAN, Progressive GAN and StyleGAN at equal wall time (issue 20)",
@@ -144,6 +208,16 @@ def table(rows: list[dict], args: argparse.Namespace, cpu: str, load: str) -> st
             f"| `{r['recipe']}` | {r['steps']} | {r['fid']:.2f} | {1e3 * r['kid']:.2f} | "
             f"{r['precision']:.3f} | {r['recall']:.3f} |"
         )
+    eq = getattr(args, "equal_images", None)
+    if eq:
+        lines += [
+            "",
+            f"At equal images seen instead of equal time: `dcgan` trained on the {eq['images']:,} "
+            f"images `stylegan` saw in its {args.minutes:g} minutes ({eq['steps']} steps, "
+            f"{(eq['wall_seconds'] or 0) / 60:.1f} minutes) reaches FD {eq['fid']:.2f}, KID "
+            f"×10³ {1e3 * eq['kid']:.2f}, precision {eq['precision']:.3f}, recall "
+            f"{eq['recall']:.3f}.",
+        ]
     lines += [
         "",
         "## FD on the way (earlier checkpoints of the same runs)",
@@ -173,6 +247,7 @@ def table(rows: list[dict], args: argparse.Namespace, cpu: str, load: str) -> st
                 f"| {t['truncation']:g} | {t['fid']:.2f} | {t['is']:.2f} | {t['precision']:.3f} | "
                 f"{t['recall']:.3f} |"
             )
+    lines += reading(rows)
     return "\n".join(lines) + "\n"
 
 
@@ -196,6 +271,9 @@ def main() -> None:
     load, cpu = load_average(), cpu_description()
     print(f"load average {load}; {cpu}", flush=True)
     done = Results(args.doc / "style.json")
+    if "meta" not in done:  # the load when the first run started, not when the page is redrawn
+        done.put("meta", {"load_at_start": load})
+    load = done["meta"]["load_at_start"]
     for recipe in args.recipes.split(","):
         if recipe in done:
             continue
@@ -204,12 +282,15 @@ def main() -> None:
         done.put(recipe, score(recipe, run, args))
         print(json.dumps({k: v for k, v in done[recipe].items() if k != "truncation"},
                          default=str), flush=True)  # fmt: skip
+    if "stylegan" in done and "dcgan-equal-images" not in done:
+        done.put("dcgan-equal-images", equal_images(done["stylegan"], args))
     for recipe in list(done.items):
         row = done[recipe]
         if "curve" not in row and (args.runs / recipe / "checkpoints").is_dir():
             done.put(recipe, {**row, "curve": curve(args.runs / recipe, args.n)})
     made = pictures(args.runs, args.img)
     rows = [done[r] for r in RECIPES if r in done]
+    args.equal_images = done.items.get("dcgan-equal-images")
     text = table(rows, args, cpu, load)
     text += "\n" + "\n".join(f"![{m}](../img/{m})" for m in made) + "\n"
     (args.doc / "style.md").write_text(text)
