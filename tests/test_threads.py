@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -46,12 +48,21 @@ def test_load_of_others_counts_only_processes_runnable_now(monkeypatch):
             else real_read(self, *a, **k)
         )
 
+    monkeypatch.setattr(threads, "own_runnable_threads", lambda: 1)
     monkeypatch.setattr(threads.Path, "read_text", fake(2))  # this process and one other
     assert threads.load_of_others() == pytest.approx(1.0)
     monkeypatch.setattr(threads.Path, "read_text", fake(1))  # the other one has just ended
     assert threads.load_of_others() == 0.0
     monkeypatch.setattr(threads.Path, "read_text", fake(3))
     assert threads.load_of_others() == pytest.approx(1.1)
+    # this process's own OpenMP workers, still spinning after a computation, are not others
+    monkeypatch.setattr(threads, "own_runnable_threads", lambda: 2)
+    monkeypatch.setattr(threads.Path, "read_text", fake(2))
+    assert threads.load_of_others() == 0.0
+
+
+def test_own_runnable_threads_counts_this_process_and_at_least_the_caller():
+    assert 1 <= threads.own_runnable_threads() <= len(list(Path("/proc/self/task").iterdir()))
 
 
 @pytest.fixture

@@ -64,9 +64,23 @@ def available_cores() -> int:
     return max(1, cores)
 
 
+def own_runnable_threads() -> int:
+    """Threads of this process runnable now (state R in /proc/self/task/*/stat), at least 1
+    (the one asking): torch's OpenMP workers spin for a while after an operation, so a process
+    that has computed something before its run starts is more than one runnable thread."""
+    n = 0
+    for stat in Path("/proc/self/task").glob("*/stat"):
+        try:
+            n += stat.read_text().rsplit(")", 1)[1].split()[0] == "R"
+        except (OSError, IndexError):
+            continue
+    return max(1, n)
+
+
 def load_of_others(local_ranks: int = 1) -> float:
     """Processes of others keeping a core busy: the 1-minute load average, but no more than the
-    other processes runnable right now (those in /proc/loadavg, less this training's own).
+    threads of other processes runnable right now (those in /proc/loadavg, less this process's
+    own runnable threads and the other ranks of this training on this machine).
 
     At start this process has run for seconds only, so it adds little to the average; and the
     runnable count keeps a job that has just ended, still in the average, from counting.
@@ -77,7 +91,7 @@ def load_of_others(local_ranks: int = 1) -> float:
         return 0.0
     try:
         running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
-        load = min(load, float(running - local_ranks))
+        load = min(load, float(running - own_runnable_threads() - (local_ranks - 1)))
     except (OSError, ValueError, IndexError):
         pass
     return max(0.0, load)
