@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch  # noqa: E402
 from bench_runs import Results, train_for  # noqa: E402
 from machine import cpu_description, load_average  # noqa: E402
 
@@ -41,10 +42,11 @@ def main() -> None:
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--runs", type=Path, default=Path("runs/default-search"))
-    p.add_argument("--out", type=Path, default=Path("runs/default-search/results.json"))
+    p.add_argument("--doc", type=Path, default=Path("docs/bench"), help="default-search.md/.json")
     args = p.parse_args()
-    print(f"load average {load_average()}; {cpu_description()}", flush=True)
-    results = Results(args.out)
+    load = load_average()
+    print(f"load average {load}; {cpu_description()}", flush=True)
+    results = Results(args.doc / "default-search.json")
     for name in args.only.split(","):
         key = f"{name}|{args.minutes:g}|{args.seed}"
         if key in results:
@@ -53,13 +55,35 @@ def main() -> None:
         facts = train_for("dcgan", run, args.minutes, seed=args.seed, report=False,
                           **CANDIDATES[name])  # fmt: skip
         fd = api.evaluate(run, "fid", n=args.n)["fid"]
-        results.put(key, {"candidate": name, "steps": facts.get("steps"), "fd": float(fd),
+        results.put(key, {"candidate": name, "minutes": args.minutes, "steps": facts.get("steps"), "fd": float(fd),
                           "load": load_average()})  # fmt: skip
         print(results[key], flush=True)
     rows = sorted(results.items.values(), key=lambda r: r["fd"])
-    print("| candidate | steps | FD |\n|---|---|---|")
+    base = next((r["fd"] for r in rows if r["candidate"] == "base"), None)
+    lines = [
+        "# Screening changes to the default recipe at equal wall time (issue 19)",
+        "",
+        f"`python benchmarks/default_search.py --minutes {args.minutes:g}` on "
+        f"{cpu_description()} (load average at start {load}), torch {torch.__version__}: "
+        "`dcgan` with each candidate's overrides, one seed, FD of the EMA G where kept "
+        f"({args.n} samples, our extractor, test split). A screen, not a verdict.",
+        "",
+        "**Result.** "
+        + ", ".join(
+            f"`{r['candidate']}` {r['fd']:.1f}" + (f" ({r['fd'] / base:.2f}× base)" if base else "")
+            for r in rows[:3]
+        )
+        + " are the best three.",
+        "",
+        "| candidate | overrides | minutes | steps | FD |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
-        print(f"| {r['candidate']} | {r['steps']} | {r['fd']:.2f} |")
+        over = CANDIDATES.get(r["candidate"], {})
+        lines.append(f"| `{r['candidate']}` | {over} | {r.get('minutes', '')} | {r['steps']} | "
+                     f"{r['fd']:.2f} |")  # fmt: skip
+    (args.doc / "default-search.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
