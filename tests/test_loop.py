@@ -208,6 +208,7 @@ def test_a_time_budget_schedule_continues_where_a_resumed_run_stopped():
         opt_g=SimpleNamespace(param_groups=[{}]), opt_d=SimpleNamespace(param_groups=[{}]),
     )  # fmt: skip
     loop.progress = lambda: Loop.progress(loop)
+    loop._wall = lambda t0: Loop._wall(loop, t0)
     GameSchedule().before_step(loop, 7)
     assert seen == [pytest.approx(0.5, abs=0.01)]
     assert loop.opt_g.param_groups[0]["lr"] == 5e-4 and loop.opt_d.param_groups[0]["lr"] == 1e-3

@@ -312,8 +312,7 @@ class Loop:
             return self.step / self.total
         if self.deadline is None:
             return None
-        done = self.wall_before + time.monotonic() - self.started
-        return min(1.0, done / (self.wall_before + self.cfg.minutes * 60))
+        return min(1.0, self._wall(self.started) / (self.wall_before + self.cfg.minutes * 60))
 
     def _on_signal(self, signum, frame) -> None:  # noqa: ARG002
         self._stop_signal = signum
