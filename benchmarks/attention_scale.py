@@ -19,6 +19,7 @@ import json
 import shlex
 import statistics
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -115,8 +116,7 @@ def headline(rows: list[dict[str, Any]], minutes: float) -> str:
                 f", cas {statistics.median(r['cas'] for r in mine):.3f} (worst class {worst:.2f})"
             )
         parts.append(text)
-    seeds = max(len([r for r in rows if r["recipe"] == x]) for x in RECIPES if any(
-        r["recipe"] == x for r in rows))  # fmt: skip
+    seeds = max(Counter(r["recipe"] for r in rows).values())
     return (
         f"**Result.** After {minutes:g} minutes per run, median of {seeds} seed(s): "
         + "; ".join(parts)

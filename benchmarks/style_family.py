@@ -41,10 +41,6 @@ RECIPES = ("dcgan", "progan", "stylegan")
 PSI = (0.5, 0.7, 1.0)
 
 
-def status(run: Path) -> str:
-    return run_facts(run).get("status", "")
-
-
 def score(recipe: str, run: Path, args: argparse.Namespace) -> dict:
     facts = json.loads((run / "run.json").read_text())
     scores, info = api.evaluate_with_info(run, "fid,kid,pr", n=args.n)
@@ -104,7 +100,7 @@ def pictures(runs: Path, img: Path) -> list[str]:
     img.mkdir(parents=True, exist_ok=True)
     made = []
     style = runs / "stylegan"
-    if status(style) == "finished":
+    if run_facts(style).get("status") == "finished":
         api_latent.mix(style, 4, 4, out=img / "style-mixing.png", device="cpu")
         shutil.copy(style / "samples.png", img / "style-samples.png")
         made += ["style-mixing.png", "style-samples.png"]
@@ -284,9 +280,9 @@ def main() -> None:
                          default=str), flush=True)  # fmt: skip
     if "stylegan" in done and "dcgan-equal-images" not in done:
         done.put("dcgan-equal-images", equal_images(done["stylegan"], args))
-    for recipe in list(done.items):
-        row = done[recipe]
-        if "curve" not in row and (args.runs / recipe / "checkpoints").is_dir():
+    for recipe in RECIPES:  # rows scored before curves existed
+        row = done.items.get(recipe)
+        if row and "curve" not in row and (args.runs / recipe / "checkpoints").is_dir():
             done.put(recipe, {**row, "curve": curve(args.runs / recipe, args.n)})
     made = pictures(args.runs, args.img)
     rows = [done[r] for r in RECIPES if r in done]
