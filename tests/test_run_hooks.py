@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -26,6 +29,30 @@ def test_grid_schedule_every_n_steps_or_each_tenth():
     assert _schedule(0, 20) == {2, 4, 6, 8, 10, 12, 14, 16, 18, 20}
     assert 300 in _schedule(100, None) and 301 not in _schedule(100, None)
     assert _schedule(0, None) == set()
+
+
+def test_time_budget_grids_count_tenths_of_the_whole_budget_across_resumes(tmp_path):
+    """A run resumed at 55 % of its time budget draws its next grid at 60 %, not at 10 % of
+    the resumed session (which started a second series of ten grids)."""
+    done = [0.55]
+    now = time.monotonic()
+    loop = SimpleNamespace(
+        cfg=SimpleNamespace(sample_every=0, steps=0, epochs=0, seed=0),
+        game=SimpleNamespace(grid_shape=lambda: (4, 2), fixed_inputs=lambda *a, **k: {}),
+        out=tmp_path,
+        device="cpu",
+        total=None,
+        started=now,
+        deadline=now + 600,  # the resumed session has barely begun
+        progress=lambda: done[0],
+    )
+    grids = Grids()
+    grids.on_start(loop)
+    assert grids.next_tenth == 6 and not grids._tenth_due(loop)
+    done[0] = 0.601
+    assert grids._tenth_due(loop) and not grids._tenth_due(loop)
+    done[0] = 0.95
+    assert grids._tenth_due(loop) and grids.next_tenth == 10
 
 
 def test_toy_linear_decay_is_lambda_lr_of_the_steps_done():

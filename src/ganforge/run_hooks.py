@@ -13,7 +13,6 @@ none of them: they see it only through the :class:`~ganforge.training.hook.Hook`
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,8 @@ class Grids(Hook):
             n, self.nrow = loop.game.grid_shape()
             self.fixed = loop.game.fixed_inputs(n, loop.cfg.seed + 1, loop.device, grid=True)
         self.sample_at = _schedule(loop.cfg.sample_every, loop.total)
+        # A run resumed under a time budget goes on from the tenth it had reached.
+        self.next_tenth = int((loop.progress() or 0.0) * 10 + 1e-9) + 1
 
     def on_step(self, loop: Loop, step: int) -> None:
         if loop.dist.is_main and (step in self.sample_at or self._tenth_due(loop)):
@@ -80,13 +81,15 @@ class Grids(Hook):
         loop.hooks.on_image(loop, loop.step, "samples", grid)
 
     def _tenth_due(self, loop: Loop) -> bool:
-        """For time budgets: one grid per tenth of the budget."""
+        """For time budgets: one grid per tenth of the whole budget, counted across resumes
+        (:meth:`Loop.progress`), so a resumed run's grids go on where the first session's
+        stopped instead of starting a new series of ten."""
         cfg = loop.cfg
         if loop.deadline is None or cfg.sample_every or cfg.steps or cfg.epochs:
             return False
-        frac = (time.monotonic() - loop.started) / (loop.deadline - loop.started)
-        if frac >= self.next_tenth / 10:
-            self.next_tenth += 1
+        tenth = int((loop.progress() or 0.0) * 10 + 1e-9)
+        if tenth >= self.next_tenth:
+            self.next_tenth = tenth + 1
             return True
         return False
 
