@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -76,9 +77,30 @@ def test_prepare_new_refuses_an_existing_run_without_force_and_a_non_run_with_it
     other = tmp_path / "mine"
     other.mkdir()
     (other / "thesis.tex").write_text("keep me")
-    with pytest.raises(CheckpointError, match="not a ganforge run folder"):
+    with pytest.raises(
+        CheckpointError,
+        match="holds no config.json and run.json of a ganforge run; choose another --out",
+    ):
         run_dir.prepare_new(other, force=True)
     assert (other / "thesis.tex").read_text() == "keep me"
+
+
+def test_force_replaces_a_run_stopped_before_it_wrote_its_config(tmp_path):
+    """A run killed in its first moments leaves only run.json: --force may replace it, while a
+    folder whose lone run.json is someone else's is still refused."""
+    out = tmp_path / "run"
+    out.mkdir()
+    status = {"status": "running", "recipe": "dcgan", "started": 1.0, "steps": 0}
+    (out / "run.json").write_text(json.dumps(status))
+    run_dir.prepare_new(out, force=True)
+    assert [p.name for p in out.iterdir()] == [run_dir.LOCK_NAME]
+    run_dir.release_run(out)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "run.json").write_text('{"laps": 3}')
+    with pytest.raises(CheckpointError, match="holds no config.json and run.json"):
+        run_dir.prepare_new(other, force=True)
+    assert (other / "run.json").read_text() == '{"laps": 3}'
 
 
 def test_check_run_says_what_is_missing(tmp_path):

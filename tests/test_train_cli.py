@@ -68,7 +68,7 @@ def test_existing_output_is_never_overwritten(cli, tmp_path):
     user.mkdir()
     (user / "precious.txt").write_text("keep me")
     rc, _, err = train(cli, user, "--force")
-    assert rc == 2 and "not a ganforge run folder" in err
+    assert rc == 2 and "holds no config.json and run.json of a ganforge run" in err
     assert (user / "precious.txt").read_text() == "keep me"
     assert train(cli, out, "--force")[0] == 0
 

@@ -125,6 +125,21 @@ def read_json(path: Path) -> Any:
         raise CheckpointError(f"cannot read {path}: {exc}") from None
 
 
+def is_run_folder(out: Path, entries: list[Path]) -> bool:
+    """Whether ``out`` is a ganforge run that ``--force`` may replace: it has both config.json
+    and run.json, or it holds nothing but a run.json of ours (a run stopped in its first
+    moments, before it wrote anything else)."""
+    if (out / "config.json").is_file() and (out / "run.json").is_file():
+        return True
+    if [p.name for p in entries] != ["run.json"]:
+        return False
+    try:
+        status = json.loads((out / "run.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(status, dict) and {"status", "recipe", "started"} <= status.keys()
+
+
 def prepare_new(out: Path, force: bool) -> None:
     """Create ``out`` for a new run and lock it (:func:`lock_run`); refuse a non-empty one
     unless ``force``, and one another process is training.
@@ -144,9 +159,10 @@ def prepare_new(out: Path, force: bool) -> None:
                     f"--out {out} exists and is not empty; choose another folder, continue it "
                     f"with --resume {out}, or replace it with --force"
                 )
-            if not (out / "config.json").is_file() or not (out / "run.json").is_file():
+            if not is_run_folder(out, entries):
                 raise CheckpointError(
-                    f"--force refuses to replace {out}: it is not a ganforge run folder"
+                    f"--force refuses to replace {out}: it holds no config.json and run.json of "
+                    "a ganforge run; choose another --out or empty that folder yourself"
                 )
             took = lock_run(out) or took
             for entry in entries:
