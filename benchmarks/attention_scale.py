@@ -124,6 +124,31 @@ def headline(rows: list[dict[str, Any]], minutes: float) -> str:
     )
 
 
+def verdict(rows: list[dict[str, Any]]) -> str:
+    """The issue's goals per attention recipe: cas >= 0.95 and median FD below projection's."""
+    med = {
+        r: statistics.median(x["fd"] for x in rows if x["recipe"] == r)
+        for r in RECIPES
+        if any(x["recipe"] == r for x in rows)
+    }
+    steps = {r: statistics.median(x["steps"] for x in rows if x["recipe"] == r) for r in med}
+    if "projection" not in med:
+        return ""
+    parts = []
+    for recipe in ("sagan", "biggan"):
+        if recipe not in med:
+            continue
+        cas = statistics.median(x["cas"] for x in rows if x["recipe"] == recipe)
+        fd_ok, cas_ok = med[recipe] < med["projection"], cas >= 0.95
+        state = "met" if fd_ok and cas_ok else "not met"
+        parts.append(
+            f"`{recipe}` goal {state}: cas {cas:.3f} ({'>=' if cas_ok else '<'} 0.95), FD "
+            f"{med[recipe]:.2f} ({'<' if fd_ok else '>='} projection's {med['projection']:.2f}), "
+            f"{steps[recipe]:.0f} generator steps against projection's {steps['projection']:.0f}"
+        )
+    return "**Goals.** " + "; ".join(parts) + "."
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| recipe | seed | steps | FD | cas | cas per class (0-9) |",
@@ -206,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         f"at start {load}); FD with our Fashion-MNIST extractor on {args.n} samples against "
         f"the test split; cas: {args.per_class} samples per class classified by our classifier "
         "(92.6 % on real test images; goal: sagan and biggan >= 95 % and FD below projection)."
-        f"\n\n{headline(rows, args.minutes)}\n\n{text}\n\n"
+        f"\n\n{headline(rows, args.minutes)}\n\n{verdict(rows)}\n\n{text}\n\n"
         "![biggan truncation curve](../img/attention-truncation.png)\n"
     )
 
