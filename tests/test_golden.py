@@ -11,7 +11,9 @@ ring8, 300 steps) the sha256 of its metrics and of its samples picture.
 Floating-point kernels differ between instruction sets and CPU makers (oneDNN picks AVX-512 or
 AVX2 code; an AMD and an Intel AVX-512 CPU gave different digests), so the expected digests are
 kept per CPU capability, CPU vendor and torch version; on a machine without a record the test
-is skipped and says how to record one. A record may hold only some digests (the Intel record
+is skipped and says how to record one. Two Intel AVX-512 CPUs, one without bf16 instructions,
+also differed (pix2pix's samples), so a record may be kept per bf16 kind too
+(``...-nobf16-...``, ``-avx512bf16-``, ``-amx-``): it is preferred to the vendor's record. A record may hold only some digests (the Intel record
 was taken when checkpoints were hashed as files, so it keeps only its sample digests)::
 
     python tests/test_golden.py --record
@@ -46,9 +48,19 @@ def cpu_vendor() -> str:
     return platform.processor() or "unknown"
 
 
-def machine_key() -> str:
+def bf16_kind() -> str:
+    """The CPU's bf16 instructions from /proc/cpuinfo: amx, avx512bf16 or nobf16."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return "nobf16"
+    return "amx" if "amx_bf16" in flags else "avx512bf16" if "avx512_bf16" in flags else "nobf16"
+
+
+def machine_key(bf16: bool = False) -> str:
     torch_version = torch.__version__.split("+")[0]
-    return f"{torch.backends.cpu.get_cpu_capability()}-{cpu_vendor()}-torch{torch_version}"
+    kind = f"-{bf16_kind()}" if bf16 else ""
+    return f"{torch.backends.cpu.get_cpu_capability()}-{cpu_vendor()}{kind}-torch{torch_version}"
 
 
 def sha256(path: Path) -> str:
@@ -105,7 +117,9 @@ def all_digests(tmp: Path) -> dict[str, dict[str, str]]:
 
 
 def _expected() -> dict[str, dict[str, str]]:
-    path = GOLDEN / f"{machine_key()}.json"
+    path = GOLDEN / f"{machine_key(bf16=True)}.json"
+    if not path.exists():
+        path = GOLDEN / f"{machine_key()}.json"
     if not path.exists():
         pytest.skip(f"no golden digests for {machine_key()}: python tests/test_golden.py --record")
     return json.loads(path.read_text())
@@ -131,6 +145,6 @@ if __name__ == "__main__":  # python tests/test_golden.py --record
     with tempfile.TemporaryDirectory() as d:
         digests = all_digests(Path(d))
     GOLDEN.mkdir(exist_ok=True)
-    path = GOLDEN / f"{machine_key()}.json"
+    path = GOLDEN / f"{machine_key(bf16=True)}.json"
     path.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
     print(f"wrote {path}")
