@@ -3,7 +3,7 @@
 Trains ``dcgan`` with each candidate's overrides for ``--minutes`` on Fashion-MNIST and scores
 FD (our shipped extractor, ``--n`` samples, the EMA generator where kept) against the test
 split; candidates are cumulative ideas a practitioner tries first (EMA of G, TTUR, hinge with
-spectral norm, batch size, width). Each result is kept in ``--out`` once measured, so the search
+spectral norm, batch size, width), then the first screen's winners combined. Each result is kept in ``--out`` once measured, so the search
 survives stops; the table is sorted by FD. A screen, not a verdict: the winners then go through
 ``benchmarks/time_to_quality.py`` with seeds.
 
@@ -32,7 +32,35 @@ CANDIDATES: dict[str, dict] = {
     "ema-batch32": {"ema": 0.999, "batch_size": 32},
     "ema-narrow": {"ema": 0.999, "g_width": 32, "d_width": 32},
     "ema-lr4e-4": {"ema": 0.999, "lr_g": 4e-4, "lr_d": 4e-4},
+    # The first screen's three winners, combined.
+    "ema-narrow-lr4e-4": {"ema": 0.999, "g_width": 32, "d_width": 32, "lr_g": 4e-4, "lr_d": 4e-4},
+    "ema-narrow-batch32": {"ema": 0.999, "g_width": 32, "d_width": 32, "batch_size": 32},
+    "ema-narrow-lr4e-4-batch32": {
+        "ema": 0.999,
+        "g_width": 32,
+        "d_width": 32,
+        "lr_g": 4e-4,
+        "lr_d": 4e-4,
+        "batch_size": 32,
+    },  # fmt: skip
 }
+
+
+def table(rows: list[dict]) -> list[str]:
+    """Markdown for one CPU's rows, sorted by FD, with the best three against that CPU's base."""
+    rows = sorted(rows, key=lambda r: r["fd"])
+    base = next((r["fd"] for r in rows if r["candidate"] == "base"), None)
+    best = ", ".join(
+        f"`{r['candidate']}` {r['fd']:.1f}" + (f" ({r['fd'] / base:.2f}× base)" if base else "")
+        for r in rows[:3]
+    )
+    lines = [f"**Result.** {best} are the best three.", "",
+             "| candidate | overrides | minutes | steps | FD |", "|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        over = CANDIDATES.get(r["candidate"], {})
+        lines.append(f"| `{r['candidate']}` | {over} | {r.get('minutes', '')} | {r['steps']} | "
+                     f"{r['fd']:.2f} |")  # fmt: skip
+    return lines
 
 
 def main() -> None:
@@ -44,44 +72,39 @@ def main() -> None:
     p.add_argument("--runs", type=Path, default=Path("runs/default-search"))
     p.add_argument("--doc", type=Path, default=Path("docs/bench"), help="default-search.md/.json")
     args = p.parse_args()
-    load = load_average()
-    print(f"load average {load}; {cpu_description()}", flush=True)
+    load, cpu = load_average(), cpu_description()
+    print(f"load average {load}; {cpu}", flush=True)
     results = Results(args.doc / "default-search.json")
     for name in args.only.split(","):
-        key = f"{name}|{args.minutes:g}|{args.seed}"
+        # Rows are kept per CPU: FD at equal wall time is comparable only on one machine.
+        key = f"{name}|{args.minutes:g}|{args.seed}|{cpu}"
         if key in results:
             continue
         run = args.runs / f"{name}-{args.minutes:g}m-s{args.seed}"
         facts = train_for("dcgan", run, args.minutes, seed=args.seed, report=False,
                           **CANDIDATES[name])  # fmt: skip
         fd = api.evaluate(run, "fid", n=args.n)["fid"]
-        results.put(key, {"candidate": name, "minutes": args.minutes, "steps": facts.get("steps"), "fd": float(fd),
-                          "load": load_average()})  # fmt: skip
+        results.put(key, {"candidate": name, "minutes": args.minutes, "steps": facts.get("steps"),
+                          "fd": float(fd), "cpu": cpu, "load_at_start": load,
+                          "load_after": load_average()})  # fmt: skip
         print(results[key], flush=True)
-    rows = sorted(results.items.values(), key=lambda r: r["fd"])
-    base = next((r["fd"] for r in rows if r["candidate"] == "base"), None)
+    by_cpu: dict[str, list[dict]] = {cpu: []}  # this machine's table first
+    for r in results.items.values():
+        by_cpu.setdefault(r["cpu"], []).append(r)
     lines = [
         "# Screening changes to the default recipe at equal wall time (issue 19)",
         "",
-        f"`python benchmarks/default_search.py --minutes {args.minutes:g}` on "
-        f"{cpu_description()} (load average at start {load}), torch {torch.__version__}: "
-        "`dcgan` with each candidate's overrides, one seed, FD of the EMA G where kept "
-        f"({args.n} samples, our extractor, test split). A screen, not a verdict.",
-        "",
-        "**Result.** "
-        + ", ".join(
-            f"`{r['candidate']}` {r['fd']:.1f}" + (f" ({r['fd'] / base:.2f}× base)" if base else "")
-            for r in rows[:3]
-        )
-        + " are the best three.",
-        "",
-        "| candidate | overrides | minutes | steps | FD |",
-        "|---|---|---|---|---|",
+        f"`python benchmarks/default_search.py --minutes {args.minutes:g}`, torch "
+        f"{torch.__version__}: `dcgan` with each candidate's overrides, one seed, FD of the EMA G "
+        f"where kept ({args.n} samples, our extractor, test split). One table per CPU: FD at "
+        "equal wall time compares only on one machine. A screen, not a verdict.",
     ]
-    for r in rows:
-        over = CANDIDATES.get(r["candidate"], {})
-        lines.append(f"| `{r['candidate']}` | {over} | {r.get('minutes', '')} | {r['steps']} | "
-                     f"{r['fd']:.2f} |")  # fmt: skip
+    for name, rows in by_cpu.items():
+        if not rows:
+            continue
+        loads = sorted({r.get("load_at_start", "?") for r in rows})
+        lines += ["", f"## {name}", "", f"Load average at start: {'; '.join(loads)}.", ""]
+        lines += table(rows)
     (args.doc / "default-search.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
