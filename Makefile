@@ -20,7 +20,7 @@ data: setup
 	@bash scripts/install_data.sh $(PY)
 
 demo: setup data
-	@$(PY) -m ganforge train dcgan --minutes $(DEMO_MINUTES) --out runs/demo --force
+	@$(PY) -m ganforge train --minutes $(DEMO_MINUTES) --out runs/demo --force
 
 test: setup data
 	@$(PY) -m pytest

@@ -15,8 +15,8 @@ median over seeds with the range, and the ratio of the medians (issue 19's goal:
 
     python benchmarks/time_to_quality.py --budgets 1 3 5 10 --seeds 3 --doc docs/bench
 
-Each (loop, budget, seed) is kept in DOC/time-to-quality.json once scored, so the benchmark
-survives stops; ``--fresh`` measures again. Figures mean something only on a quiet machine.
+Each (loop, precision, budget, seed, CPU) is kept in DOC/time-to-quality.json once scored, so
+the benchmark survives stops; ``--fresh`` measures again. Figures mean something only on a quiet machine.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from reference_loop import ReferenceLoop  # noqa: E402
 
 from ganforge import api  # noqa: E402
 from ganforge.metrics.evaluate import evaluate_images  # noqa: E402
+from ganforge.recipes import DEFAULT_RECIPE  # noqa: E402
 
 REFERENCE = "reference"
 
@@ -100,7 +101,7 @@ def summary(rows: list[dict], recipe: str, budgets: list[float]) -> tuple[str, s
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--recipe", default="dcgan", help="the ganforge recipe measured")
+    ap.add_argument("--recipe", default=DEFAULT_RECIPE, help="the ganforge recipe measured")
     ap.add_argument("--budgets", nargs="+", type=float, default=[1, 3, 5, 10], help="minutes")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--samples", type=int, default=10000, help=">= 2048 for a stable FD")
@@ -111,20 +112,22 @@ def main() -> None:
     args = ap.parse_args()
     if args.samples < 2048:
         ap.error("--samples must be >= 2048: FD from fewer samples is biased and unstable")
-    load = load_average()
-    print(f"load average {load}; {cpu_description()}", flush=True)
+    load, cpu = load_average(), cpu_description()
+    print(f"load average {load}; {cpu}", flush=True)
     results = Results(args.doc / "time-to-quality.json", fresh=args.fresh)
     for minutes in args.budgets:
         for seed in range(args.seeds):
             for loop in (REFERENCE, args.recipe):
-                key = f"{loop}|{args.precision}|{minutes:g}|{seed}"
+                key = f"{loop}|{args.precision}|{minutes:g}|{seed}|{cpu}"
                 if key not in results:
                     results.put(key, measure(loop, minutes, seed, args))
                     print(results[key], flush=True)
     rows = [
         v
         for k, v in results.items.items()
-        if k.split("|")[1] == args.precision and v["loop"] in (REFERENCE, args.recipe)
+        if k.split("|")[1] == args.precision
+        and k.split("|")[-1] == cpu
+        and v["loop"] in (REFERENCE, args.recipe)
     ]
     head, table = summary(rows, args.recipe, args.budgets)
     text = "\n".join([
@@ -132,7 +135,7 @@ def main() -> None:
         "",
         f"`python benchmarks/time_to_quality.py --recipe {args.recipe} --budgets "
         f"{' '.join(f'{b:g}' for b in args.budgets)} --seeds {args.seeds} --precision "
-        f"{args.precision}` on {cpu_description()} (load average at start {load}), torch "
+        f"{args.precision}` on {cpu} (load average at start {load}), torch "
         f"{torch.__version__}. FD of {args.samples} samples against the Fashion-MNIST test "
         "split with our shipped extractor; median over seeds with [min, max].",
         "",

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from robust_util import TINY
+from ganforge.recipes import DEFAULT_RECIPE, get_recipe
+from robust_util import TINY, tiny_folder
 
 
 def train(cli, out, *extra):
@@ -176,3 +177,18 @@ def test_folder_dataset_trains_rgb_at_32px(cli, tmp_path):
     assert rc == 0, err
     rc, _, err = cli("sample", tmp_path / "run", "--n", "4", "--out", tmp_path / "s.npy")
     assert np.load(tmp_path / "s.npy").shape == (4, 3, 32, 32)
+
+
+def test_bare_train_uses_the_default_recipe(cli, tmp_path):
+    """`ganforge train` with no recipe trains dcgan-cpu (issue 19), with its own settings."""
+    folder = tiny_folder(tmp_path / "digits", n=64, size=28)
+    rc, _, err = cli(
+        "train", "--dataset", f"folder:{folder}", "--steps", "1", "--out", tmp_path / "run",
+        "--set", "report=false",
+    )  # fmt: skip
+    assert rc == 0, err
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert cfg["recipe"] == DEFAULT_RECIPE == "dcgan-cpu"
+    assert {k: cfg[k] for k in get_recipe(DEFAULT_RECIPE).overrides} == get_recipe(
+        DEFAULT_RECIPE
+    ).overrides

@@ -18,7 +18,7 @@ from ganforge.config import Config
 from ganforge.errors import GanforgeError
 from ganforge.metrics.evaluate import check_split, evaluate_npy, evaluate_run, parse_metrics
 from ganforge.metrics.frechet import MIN_SAMPLES
-from ganforge.recipes import get_recipe
+from ganforge.recipes import DEFAULT_RECIPE, get_recipe
 from ganforge.run_dir import check_run, default_run_out, read_json
 from ganforge.run_hooks import view_hooks
 from ganforge.study.budget import DEFAULT_BUDGET as STUDY_DEFAULT_BUDGET
@@ -32,14 +32,14 @@ from ganforge.training.trainer import Summary, Trainer
 from ganforge.views.sample_file import write_samples
 
 
-def make_config(recipe: str = "dcgan", overrides: dict[str, Any] | None = None) -> Config:
+def make_config(recipe: str = DEFAULT_RECIPE, overrides: dict[str, Any] | None = None) -> Config:
     """The recipe's config with ``overrides`` (strings are parsed); validated."""
     cfg = get_recipe(recipe).config()
     return cfg.with_overrides(overrides or {})
 
 
 def train(
-    recipe: str = "dcgan",
+    recipe: str = DEFAULT_RECIPE,
     out: str | Path | None = None,
     *,
     force: bool = False,

@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from ganforge import cli_latent, cli_restore, cli_study, cli_tools, cli_views
+from ganforge import api, cli_latent, cli_restore, cli_study, cli_tools, cli_views
 from ganforge.cli_args import Parser, parse_codes
 from ganforge.config import Config, base_type
 from ganforge.errors import GanforgeError
@@ -47,7 +47,9 @@ def _add_train(sub) -> None:
         description="Train a GAN recipe. Every config key is a flag (--key-name VALUE) and may "
         "also be given as --set key=value.",
     )
-    p.add_argument("recipe", nargs="?", default=None, help="recipe name (default dcgan)")
+    p.add_argument(
+        "recipe", nargs="?", default=None, help=f"recipe name (default {api.DEFAULT_RECIPE})"
+    )
     p.add_argument("--out", help="run directory (default runs/RECIPE-DATASET-TIME)")
     p.add_argument(
         "--set",
@@ -88,7 +90,6 @@ def _check_budget(args) -> None:
 
 
 def _cmd_train(args) -> int:
-    from ganforge import api
     from ganforge.config import describe_keys
 
     if args.help_keys:
@@ -111,7 +112,7 @@ def _cmd_train(args) -> int:
         )
     else:
         summary = api.train(
-            args.recipe or "dcgan",
+            args.recipe or api.DEFAULT_RECIPE,
             args.out,
             force=args.force,
             progress=progress,
@@ -157,7 +158,6 @@ def _add_sample(sub) -> None:
 
 
 def _cmd_sample(args) -> int:
-    from ganforge import api
 
     if args.latent:
         return cli_latent.sample_latent(args)
@@ -266,7 +266,6 @@ def _add_eval(sub) -> None:
 
 
 def _cmd_eval(args) -> int:
-    from ganforge import api
 
     if args.truncation_sweep is not None:
         return _cmd_sweep(args, api)
