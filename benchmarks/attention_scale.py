@@ -30,7 +30,7 @@ from ganforge.metrics.evaluate import evaluate_images
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_runs import Results, train_for  # noqa: E402
-from machine import cpu_description, load_average  # noqa: E402
+from machine import by_cpu, cpu_description, load_average  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "bench" / "attention.md"
@@ -80,26 +80,27 @@ def score(run: Path, n: int, per_class: int, seed: int, truncation: bool) -> dic
     return result
 
 
-def run_all(args: argparse.Namespace, results: Results) -> list[dict[str, Any]]:
-    """Train and score every (recipe, seed) not yet in ``results``; all rows, in order."""
+def run_all(args: argparse.Namespace, results: Results, cpu: str, load: str) -> list[dict]:
+    """Train and score every (recipe, seed) not yet in ``results`` for this CPU; all rows of
+    every CPU, in recipe and seed order (rows are kept per CPU: equal wall time buys different
+    numbers of steps on different machines)."""
     budget = {"steps": 3} if args.smoke else {"minutes": args.minutes}
     small = {"g_width": 8, "d_width": 8, "batch_size": 16} if args.smoke else {}
-    for recipe in args.recipes:
+    for recipe in [] if args.page_only else args.recipes:
         for seed in range(args.seeds):
-            key = f"{recipe}-s{seed}"
+            key = f"{recipe}-s{seed}|{cpu}"
             if key in results:
                 continue
-            out = Path(args.out) / key
+            out = Path(args.out) / f"{recipe}-s{seed}"
             facts = train_for(recipe, out, seed=seed, dataset="fashion-mnist", report=False,
                               **budget, **small)  # fmt: skip
-            row = {"recipe": recipe, "seed": seed,
+            row = {"recipe": recipe, "seed": seed, "cpu": cpu, "load_at_start": load,
                    "wall_s": round(float(facts.get("wall_seconds", 0.0)), 1)}  # fmt: skip
             row.update(score(out, args.n, args.per_class, seed, recipe == "biggan"))
             print(json.dumps(row), flush=True)
             results.put(key, row)
-    return [
-        results[f"{r}-s{s}"] for r in RECIPES for s in range(args.seeds) if f"{r}-s{s}" in results
-    ]
+    order = {r: i for i, r in enumerate(RECIPES)}
+    return sorted(results.items.values(), key=lambda r: (order[r["recipe"]], r["seed"]))
 
 
 def headline(rows: list[dict[str, Any]], minutes: float) -> str:
@@ -189,7 +190,10 @@ def plot_truncation(rows: list[dict[str, Any]], path: Path) -> Path | None:
     for r in trunc:
         xs = [c["is"] for c in r["truncation"]]
         ys = [c["fid"] for c in r["truncation"]]
-        ax.plot(xs, ys, marker="o", label=f"seed {r['seed']}")
+        cpu = r.get("cpu", "").split(",")[0]
+        ax.plot(
+            xs, ys, marker="o", label=f"seed {r['seed']}, {cpu}" if cpu else f"seed {r['seed']}"
+        )
         for c in r["truncation"]:
             ax.annotate(f"{c['threshold']:g}", (c["is"], c["fid"]), fontsize=7)
     ax.set_xlabel("IS analogue (our classifier)")
@@ -211,29 +215,37 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default="runs/attention-bench")
     p.add_argument("--smoke", action="store_true", help="3 steps, tiny widths, few samples")
     p.add_argument("--fresh", action="store_true", help="score every run again")
+    p.add_argument("--page-only", action="store_true", help="train nothing: rewrite the page")
     args = p.parse_args(argv)
     load = load_average()
     if args.smoke:
         args.seeds, args.n, args.per_class = 1, 64, 16
         args.out = args.out if args.out != "runs/attention-bench" else "runs/attention-smoke"
     store = Path(args.out) / "rows.json" if args.smoke else DOC.with_suffix(".json")
-    rows = run_all(args, Results(store, fresh=args.fresh or args.smoke))
-    text = table(rows)
-    print(text)
+    cpu = cpu_description()
+    rows = run_all(args, Results(store, fresh=args.fresh or args.smoke), cpu, load)
+    print(table(rows))
     if args.smoke:
         plot_truncation(rows, Path(args.out) / "truncation.png")
         return
     plot_truncation(rows, DOC.parent.parent / "img" / "attention-truncation.png")
-    command = "python " + shlex.join(["benchmarks/attention_scale.py", *(argv or sys.argv[1:])])
-    DOC.write_text(
-        "# Attention and scale: projection, hinge-sn, sagan, biggan at equal wall time\n\n"
-        f"`{command}`, {args.minutes:g} min per run on {cpu_description()} (load average "
-        f"at start {load}); FD with our Fashion-MNIST extractor on {args.n} samples against "
-        f"the test split; cas: {args.per_class} samples per class classified by our classifier "
-        "(92.6 % on real test images; goal: sagan and biggan >= 95 % and FD below projection)."
-        f"\n\n{headline(rows, args.minutes)}\n\n{verdict(rows)}\n\n{text}\n\n"
-        "![biggan truncation curve](../img/attention-truncation.png)\n"
-    )
+    argv = [a for a in (argv or sys.argv[1:]) if a != "--page-only"]
+    command = "python " + shlex.join(["benchmarks/attention_scale.py", *argv])
+    lines = [
+        "# Attention and scale: projection, hinge-sn, sagan, biggan at equal wall time",
+        "",
+        f"`{command}`, {args.minutes:g} min per run; FD with our Fashion-MNIST extractor on "
+        f"{args.n} samples against the test split; cas: {args.per_class} samples per class "
+        "classified by our classifier (92.6 % on real test images; goal: sagan and biggan "
+        ">= 95 % and FD below projection). One section per CPU: equal wall time buys different "
+        "numbers of steps on different machines.",
+    ]
+    for name, mine in by_cpu(rows, cpu).items():
+        loads = "; ".join(sorted({r.get("load_at_start", "?") for r in mine}))
+        lines += ["", f"## {name}", "", f"Load average at start: {loads}.", "",
+                  headline(mine, args.minutes), "", verdict(mine), "", table(mine)]  # fmt: skip
+    lines += ["", "![biggan truncation curve](../img/attention-truncation.png)", ""]
+    DOC.write_text("\n".join(lines))
 
 
 if __name__ == "__main__":

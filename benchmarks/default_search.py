@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 from bench_runs import Results, train_for  # noqa: E402
-from machine import cpu_description, load_average  # noqa: E402
+from machine import by_cpu, cpu_description, load_average  # noqa: E402
 
 from ganforge import api  # noqa: E402
 
@@ -88,9 +88,6 @@ def main() -> None:
                           "fd": float(fd), "cpu": cpu, "load_at_start": load,
                           "load_after": load_average()})  # fmt: skip
         print(results[key], flush=True)
-    by_cpu: dict[str, list[dict]] = {cpu: []}  # this machine's table first
-    for r in results.items.values():
-        by_cpu.setdefault(r["cpu"], []).append(r)
     lines = [
         "# Screening changes to the default recipe at equal wall time (issue 19)",
         "",
@@ -99,9 +96,7 @@ def main() -> None:
         f"where kept ({args.n} samples, our extractor, test split). One table per CPU: FD at "
         "equal wall time compares only on one machine. A screen, not a verdict.",
     ]
-    for name, rows in by_cpu.items():
-        if not rows:
-            continue
+    for name, rows in by_cpu(list(results.items.values()), cpu).items():
         loads = sorted({r.get("load_at_start", "?") for r in rows})
         lines += ["", f"## {name}", "", f"Load average at start: {'; '.join(loads)}.", ""]
         lines += table(rows)

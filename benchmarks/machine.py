@@ -30,3 +30,12 @@ def cpu_description() -> str:
 def load_average() -> str:
     """The 1, 5 and 15 minute load averages: figures taken above ~0.5 per core are suspect."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def by_cpu(rows: list[dict], first: str) -> dict[str, list[dict]]:
+    """Rows grouped by their ``cpu`` field, ``first`` (this machine) leading: figures taken at
+    equal wall time compare only within one CPU, so each CPU gets a table of its own."""
+    groups: dict[str, list[dict]] = {first: []}
+    for r in rows:
+        groups.setdefault(r.get("cpu", "unknown CPU"), []).append(r)
+    return {cpu: mine for cpu, mine in groups.items() if mine}
