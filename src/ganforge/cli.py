@@ -158,7 +158,6 @@ def _add_sample(sub) -> None:
 
 
 def _cmd_sample(args) -> int:
-
     if args.latent:
         return cli_latent.sample_latent(args)
 
@@ -266,7 +265,6 @@ def _add_eval(sub) -> None:
 
 
 def _cmd_eval(args) -> int:
-
     if args.truncation_sweep is not None:
         return _cmd_sweep(args, api)
     result, info = api.evaluate_with_info(
