@@ -99,6 +99,15 @@ def summary(rows: list[dict], recipe: str, budgets: list[float]) -> tuple[str, s
     return head, "\n".join(lines)
 
 
+def loads(rows: list[dict]) -> str:
+    """The 1-minute load averages recorded after the runs: about 2 is the benchmark's own two
+    threads; much more means something else shared the machine."""
+    ones = [float(r["load"].split()[0]) for r in rows if r.get("load")]
+    if not ones:
+        return "no load recorded"
+    return f"1-minute load average after each run {min(ones):.2f}–{max(ones):.2f}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--recipe", default=DEFAULT_RECIPE, help="the ganforge recipe measured")
@@ -109,13 +118,14 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, default=Path("runs/ttq"))
     ap.add_argument("--doc", type=Path, default=Path("docs/bench"))
     ap.add_argument("--fresh", action="store_true", help="measure everything again")
+    ap.add_argument("--page-only", action="store_true", help="train nothing: rewrite the page")
     args = ap.parse_args()
     if args.samples < 2048:
         ap.error("--samples must be >= 2048: FD from fewer samples is biased and unstable")
     load, cpu = load_average(), cpu_description()
     print(f"load average {load}; {cpu}", flush=True)
     results = Results(args.doc / "time-to-quality.json", fresh=args.fresh)
-    for minutes in args.budgets:
+    for minutes in [] if args.page_only else args.budgets:
         for seed in range(args.seeds):
             for loop in (REFERENCE, args.recipe):
                 key = f"{loop}|{args.precision}|{minutes:g}|{seed}|{cpu}"
@@ -135,9 +145,10 @@ def main() -> None:
         "",
         f"`python benchmarks/time_to_quality.py --recipe {args.recipe} --budgets "
         f"{' '.join(f'{b:g}' for b in args.budgets)} --seeds {args.seeds} --precision "
-        f"{args.precision}` on {cpu} (load average at start {load}), torch "
+        f"{args.precision}` on {cpu} ({loads(rows)}), torch "
         f"{torch.__version__}. FD of {args.samples} samples against the Fashion-MNIST test "
-        "split with our shipped extractor; median over seeds with [min, max].",
+        "split with our shipped extractor; median over seeds with [min, max]; a cell with "
+        "fewer seeds (n) than asked is not finished: the command resumes it.",
         "",
         head,
         "",
