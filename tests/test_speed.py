@@ -226,6 +226,20 @@ def test_bf16_on_a_cpu_without_native_bf16_warns_once(cli, tmp_path, monkeypatch
     assert rc == 0 and "warning" not in err
 
 
+def test_native_bf16_is_read_from_the_cpu_flags_not_onednn_probe():
+    from ganforge.training.precision import cpu_has_native_bf16
+
+    intel_no_bf16 = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512bw avx512_vnni\n"
+    amd_bf16 = "flags\t\t: fpu avx2 avx512f avx512_bf16\n"
+    sapphire = "flags\t\t: avx512f amx_tile amx_bf16\n"
+    arm = "Features\t: fp asimd sve bf16 i8mm\n"
+    assert cpu_has_native_bf16(intel_no_bf16) is False  # oneDNN's probe says True here
+    assert cpu_has_native_bf16(amd_bf16) is True
+    assert cpu_has_native_bf16(sapphire) is True
+    assert cpu_has_native_bf16(arm) is True
+    assert cpu_has_native_bf16("flags\t\t: fpu sse2 avx2\n") is False
+
+
 def test_fp16_on_cpu_is_refused(cli, tmp_path):
     rc, out, err = train(cli, tmp_path / "h", "--precision", "fp16", "--device", "cpu")
     assert rc == 2
