@@ -62,6 +62,26 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def verdict(results: dict[str, Any], bicubic: dict[str, Any]) -> str:
+    """Whether the paper's trade-off holds: SRResNet the best PSNR, SRGAN a lower PSNR but a
+    lower FD than SRResNet, both above bicubic in PSNR and below it in FD."""
+    if not {"SRResNet", "SRGAN"} <= results.keys():
+        return "The trade-off needs both SRResNet and SRGAN."
+    a, b = results["SRResNet"]["model"], results["SRGAN"]["model"]
+    if a.get("fd") is None or b.get("fd") is None:
+        return "No FD (no extractor), so the trade-off is not judged."
+    holds = a["psnr"] > b["psnr"] > bicubic["psnr"] and b["fd"] < a["fd"] < bicubic.get(
+        "fd", float("inf")
+    )
+    return (
+        "**The expected trade-off holds**: SRResNet has the best PSNR, SRGAN gives up "
+        f"{a['psnr'] - b['psnr']:.2f} dB for an FD {a['fd'] / b['fd']:.1f}x lower, both far "
+        "above bicubic."
+        if holds
+        else "**The expected trade-off does not hold** here (see the table)."
+    )
+
+
 @torch.no_grad()
 def picture(runs: dict[str, Any], path: Path, n: int = 8) -> Path:
     """Rows of ``n`` test images: input (nearest), bicubic, each run's G, target."""
@@ -112,7 +132,9 @@ def main() -> None:
             continue
         _train(recipe, path, budget, **extra, **more)
         run = api.load_run(path, device="cpu")
-        results.put(name, {"run": str(path), "step": run.step, **evaluate_superres(run, n)})
+        scores = evaluate_superres(run, n)
+        results.put(name, {"run": str(path), "step": run.step, "cpu": cpu_description(),
+                           "load_at_start": load, **scores})  # fmt: skip
     md = table(results.items)
     first = next(iter(results.items.values()))
     psnr = {k: v["model"]["psnr"] for k, v in results.items.items()}
@@ -121,16 +143,21 @@ def main() -> None:
         f"{k} {psnr[k]:.2f} dB" + (f", FD {fd[k]:.2f}" if fd[k] is not None else "") for k in psnr
     )
     bic = first["bicubic_baseline"]
+    loads = "; ".join(f"{k} {v.get('load_at_start', '?')}" for k, v in results.items.items())
+    cpus = sorted({v.get("cpu", cpu_description()) for v in results.items.values()})
     (out / "superres.md").write_text(
         "# SRResNet vs SRGAN on fmnist-sr4 (7x7 -> 28x28)\n\n"
         f"`python benchmarks/superres.py --minutes {args.minutes:g}` (each run; SRGAN "
         f"fine-tuned from the SRResNet run); {first['test_images']} test images; "
-        f"{cpu_description()}, load average at start {load}.\n\n"
+        f"{'; '.join(cpus)}; load average when each run started: {loads}.\n\n"
         f"**Result.** PSNR {head}; bicubic {bic['psnr']:.2f} dB"
         + (f", FD {bic['fd']:.2f}" if bic.get("fd") is not None else "")
-        + ".\n\n"
+        + f". {verdict(results.items, bic)}\n\n"
         f"{md}\n\n"
-        "![input, bicubic, models, target](../img/superres-fmnist-sr4.png)\n"
+        "![input, bicubic, models, target](../img/superres-fmnist-sr4.png)\n\n"
+        "Rows, top to bottom: the 7x7 input (nearest), bicubic, "
+        + ", ".join(name for name, (_, path, _) in plan.items() if (path / "run.json").is_file())
+        + ", the 28x28 target.\n"
     )
     shown = {name: api.load_run(path, device="cpu") for name, (_, path, _) in plan.items()
              if (path / "run.json").is_file()}  # fmt: skip
