@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -36,6 +37,7 @@ SMOKE = {"g_width": 4, "d_width": 4, "stargan_blocks": 1, "batch_size": 4, "d_st
 # sized for a CPU half hour at 28 px: the paper's 64 channels and 6 blocks are for 128 px GPU
 # runs (--paper keeps them); a 90-s run at width 16 with 2 blocks already reached 82 % on
 # fmnist-shoes, so a half hour at this size has room to spare
+IMG = Path("docs/img")
 CPU_SIZE = {"g_width": 32, "d_width": 32, "stargan_blocks": 3}
 
 
@@ -45,6 +47,9 @@ def run_task(task: str, runs: Path, minutes: float, smoke: bool, sets: dict) -> 
     extra = {**(SMOKE if smoke else CPU_SIZE), **sets}
     facts = train_for("stargan", out, dataset=task, **budget, **extra)
     scores = api_tools.translation_scores(out, n=8 if smoke else 0)
+    if not smoke and (out / "samples.png").is_file():  # the page's picture, kept in the repo
+        IMG.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out / "samples.png", IMG / f"stargan-{task}.png")
     return {
         "task": task,
         "run": str(out),
@@ -100,8 +105,11 @@ def markdown(results: list[dict], minutes: float, smoke: bool) -> str:
             "```",
             "",
             f"Bar met: {'yes' if ok else 'no'}; overrides {json.dumps(r['overrides'])}; "
-            f"pictures: `{r['run']}/samples.png` (input, then every domain). "
+            f"picture below (each row: an input, then G(x, c) for every domain in the order of "
+            f"the table; also in `{r['run']}/samples.png`). "
             f"Machine: {r.get('machine', 'not recorded')}.",
+            "",
+            f"![{r['task']}: inputs and their translations](../img/stargan-{r['task']}.png)",
             "",
         ]
     return "\n".join(lines)
