@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+
+from ganforge.training.precision import cpu_flags
 
 
 def cpu_description() -> str:
     """CPU model, core count and the vector/matrix extensions that change the speed of
     PyTorch's CPU kernels (``lscpu``'s flags): e.g. "Intel(R) Xeon(R) Processor, 2 cores,
     AVX-512 + AVX-512 BF16 + AMX"."""
-    model, flags = "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and model == "unknown CPU":
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    except OSError:
-        pass
+    model, text = "unknown CPU", ""
+    with contextlib.suppress(OSError):
+        text = Path("/proc/cpuinfo").read_text()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            model = value.strip()
+            break
+    flags = cpu_flags(text) or set()
     named = [("avx512f", "AVX-512"), ("avx512_bf16", "AVX-512 BF16"), ("amx_bf16", "AMX")]
     found = [name for flag, name in named if flag in flags]
     if not found:

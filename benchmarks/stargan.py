@@ -37,19 +37,18 @@ SMOKE = {"g_width": 4, "d_width": 4, "stargan_blocks": 1, "batch_size": 4, "d_st
 # sized for a CPU half hour at 28 px: the paper's 64 channels and 6 blocks are for 128 px GPU
 # runs (--paper keeps them); a 90-s run at width 16 with 2 blocks already reached 82 % on
 # fmnist-shoes, so a half hour at this size has room to spare
-IMG = Path("docs/img")
 CPU_SIZE = {"g_width": 32, "d_width": 32, "stargan_blocks": 3}
 
 
-def run_task(task: str, runs: Path, minutes: float, smoke: bool, sets: dict) -> dict:
+def run_task(task: str, runs: Path, minutes: float, smoke: bool, sets: dict, img: Path) -> dict:
     out = runs / f"stargan-{task}"
     budget = {"steps": 2} if smoke else {"minutes": minutes}
     extra = {**(SMOKE if smoke else CPU_SIZE), **sets}
     facts = train_for("stargan", out, dataset=task, **budget, **extra)
     scores = api_tools.translation_scores(out, n=8 if smoke else 0)
     if not smoke and (out / "samples.png").is_file():  # the page's picture, kept in the repo
-        IMG.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(out / "samples.png", IMG / f"stargan-{task}.png")
+        img.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out / "samples.png", img / f"stargan-{task}.png")
     return {
         "task": task,
         "run": str(out),
@@ -137,7 +136,9 @@ def main() -> None:
         if task not in TASKS:
             sys.exit(f"unknown task {task}: choose from {', '.join(TASKS)}")
         if task not in done:
-            done.put(task, run_task(task, Path(args.runs), args.minutes, args.smoke, sets))
+            # the page links ../img/stargan-TASK.png, so the picture goes beside OUT
+            img = out.parent / "img"
+            done.put(task, run_task(task, Path(args.runs), args.minutes, args.smoke, sets, img))
     results = [done[t] for t in TASKS if t in done]
     (out / "stargan.md").write_text(markdown(results, args.minutes, args.smoke) + "\n")
     for r in results:

@@ -143,6 +143,8 @@ def main() -> None:
         f"{k} {psnr[k]:.2f} dB" + (f", FD {fd[k]:.2f}" if fd[k] is not None else "") for k in psnr
     )
     bic = first["bicubic_baseline"]
+    shown = {name: api.load_run(path, device="cpu") for name, (_, path, _) in plan.items()
+             if (path / "run.json").is_file()}  # fmt: skip
     loads = "; ".join(f"{k} {v.get('load_at_start', '?')}" for k, v in results.items.items())
     cpus = sorted({v.get("cpu", cpu_description()) for v in results.items.values()})
     (out / "superres.md").write_text(
@@ -156,11 +158,9 @@ def main() -> None:
         f"{md}\n\n"
         "![input, bicubic, models, target](../img/superres-fmnist-sr4.png)\n\n"
         "Rows, top to bottom: the 7x7 input (nearest), bicubic, "
-        + ", ".join(name for name, (_, path, _) in plan.items() if (path / "run.json").is_file())
+        + ", ".join(shown)
         + ", the 28x28 target.\n"
     )
-    shown = {name: api.load_run(path, device="cpu") for name, (_, path, _) in plan.items()
-             if (path / "run.json").is_file()}  # fmt: skip
     pic = picture(shown, Path(args.img) / "superres-fmnist-sr4.png") if shown else None
     print(md)
     print(f"wrote {out / 'superres.json'}, {out / 'superres.md'} and {pic}")

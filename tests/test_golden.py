@@ -32,6 +32,7 @@ import torch
 
 from ganforge.cli import main
 from ganforge.training.checkpoint import load_checkpoint, split_tensors
+from ganforge.training.precision import cpu_flags
 
 RECIPES = ("gan", "dcgan", "wgan-gp", "cgan", "infogan", "pix2pix", "cyclegan")
 TRANSLATORS = ("pix2pix", "cyclegan")
@@ -50,10 +51,7 @@ def cpu_vendor() -> str:
 
 def bf16_kind() -> str:
     """The CPU's bf16 instructions from /proc/cpuinfo: amx, avx512bf16 or nobf16."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return "nobf16"
+    flags = cpu_flags() or set()
     return "amx" if "amx_bf16" in flags else "avx512bf16" if "avx512_bf16" in flags else "nobf16"
 
 
