@@ -50,3 +50,30 @@ def test_results_are_written_after_every_item_and_read_back(tmp_path):
     again = bench_runs.Results(path)
     assert "a" in again and again["a"] == {"fd": 1.5} and "b" not in again
     assert "a" not in bench_runs.Results(path, fresh=True)
+
+
+def test_stargan_benchmark_names_kept_settings_and_departures_from_the_paper(tmp_path):
+    """benchmarks/stargan.py never reuses a finished run trained with other settings: it names
+    each differing key so the user can pick another --runs."""
+    stargan_bench = load_script("stargan", "benchmarks")
+    run = tmp_path / "stargan-fmnist-tops"
+    assert stargan_bench.settings_clash(run, {"d_width": 64}) == ""  # no run yet
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"d_width": 32, "g_width": 32}))
+    assert stargan_bench.settings_clash(run, {"d_width": 32, "g_width": 32}) == ""
+    clash = stargan_bench.settings_clash(run, {"d_width": 64, "g_width": 32, "new_key": 1})
+    assert clash == "d_width=32 (asked 64)"
+    # a task run beyond the CPU size says so on the page, and names the screen that chose it
+    assert stargan_bench.departures({"g_width": 32, "d_width": 32}) == []
+    lines = stargan_bench.departures({"g_width": 32, "stargan_cls_weight": 3.0})
+    assert '{"stargan_cls_weight": 3.0}' in lines[0] and "stargan-screen.md" in lines[0]
+
+
+def test_stargan_benchmark_types_its_settings_and_refuses_bad_ones():
+    """--set strings become the config's types, so a stored task run with d_width=64 is the
+    same setting asked again as '64' (it once compared '64' with 64 and would have re-run)."""
+    stargan_bench = load_script("stargan", "benchmarks")
+    typed = stargan_bench.typed_settings({"d_width": "64", "stargan_cls_weight": "3"})
+    assert typed == {"d_width": 64, "stargan_cls_weight": 3.0}
+    with pytest.raises(SystemExit, match="bad --set: bad value 'abc' for 'd_width'"):
+        stargan_bench.typed_settings({"d_width": "abc"})
