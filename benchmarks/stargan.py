@@ -113,10 +113,12 @@ def departures(overrides: dict) -> list[str]:
     beyond = {k: v for k, v in overrides.items() if k not in CPU_SIZE or CPU_SIZE[k] != v}
     if not beyond:
         return []
+    paper = get_recipe("stargan").config()
+    recipe = ", ".join(f"{k} {getattr(paper, k)}" for k in beyond if hasattr(paper, k))
     return [
         f"Beyond the CPU size {json.dumps(CPU_SIZE)} this task ran with {json.dumps(beyond)} "
-        "(the paper: stargan_cls_weight 1, stargan_rec_weight 10, d_width 64), chosen by the "
-        "10-minute screen in [stargan-screen.md](stargan-screen.md).",
+        f"(the recipe, after the paper: {recipe}), chosen by the 10-minute screen in "
+        "[stargan-screen.md](stargan-screen.md).",
         "",
     ]
 
