@@ -32,12 +32,37 @@ def run_facts(run: Path) -> dict[str, Any]:
         return {}
 
 
+# Keys the benchmark may ask as "choose for me", which the run's config saves resolved.
+RESOLVED = {"threads"}
+
+
+def settings_clash(run: Path, asked: dict[str, Any]) -> str:
+    """The keys of ``asked`` that the run already in ``run`` (if any) was trained with other
+    values of, as 'key=old (asked new)'; '' when there is no run or none differs. Keys the
+    config does not save (``report``) and values it resolves ("auto", ``threads``) are not
+    compared."""
+    try:
+        saved = json.loads((run / "config.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    return ", ".join(
+        f"{k}={saved[k]} (asked {v})"
+        for k, v in asked.items()
+        if k in saved and k not in RESOLVED and v != "auto" and saved[k] != v
+    )
+
+
 def train_for(
     recipe: str, run: Path, minutes: float = 0.0, steps: int = 0, **overrides: Any
 ) -> dict[str, Any]:
     """Train ``recipe`` into ``run`` for ``minutes`` of wall time in all (or ``steps``) on
     every core, resuming where a stop left it; returns the run's facts (steps, wall_seconds,
-    threads, ...)."""
+    threads, ...). A run already in ``run`` that was trained with other settings than
+    ``overrides`` is neither kept, resumed nor overwritten: the benchmark exits naming the
+    keys."""
+    clash = settings_clash(run, overrides)
+    if clash:
+        raise SystemExit(f"{run} was trained with {clash}: pass another --runs folder")
     facts = run_facts(run)
     if facts.get("status") == "finished":
         return facts

@@ -44,18 +44,6 @@ SMOKE = {"g_width": 4, "d_width": 4, "stargan_blocks": 1, "batch_size": 4, "d_st
 CPU_SIZE = {"g_width": 32, "d_width": 32, "stargan_blocks": 3}
 
 
-def settings_clash(run: Path, extra: dict) -> str:
-    """The keys of ``extra`` that the run already in ``run`` (if any) was trained with other
-    values of, as 'key=old (asked new)'; '' when there is no run or none differs."""
-    try:
-        saved = json.loads((run / "config.json").read_text())
-    except (OSError, ValueError):
-        return ""
-    return ", ".join(
-        f"{k}={saved[k]} (asked {v})" for k, v in extra.items() if k in saved and saved[k] != v
-    )
-
-
 def typed_settings(sets: dict[str, str]) -> dict:
     """``--set`` strings as the config's types (so '64' and 64 are the same setting when a
     stored task or a kept run is compared); a bad key or value exits with the config's one-line
@@ -69,9 +57,6 @@ def typed_settings(sets: dict[str, str]) -> dict:
 
 def run_task(task: str, runs: Path, budget: dict, extra: dict, img: Path) -> dict:
     out = runs / f"stargan-{task}"
-    clash = settings_clash(out, extra)
-    if clash:
-        sys.exit(f"{out} was trained with {clash}: pass --runs DIR for the new settings")
     facts = train_for("stargan", out, dataset=task, **budget, **extra)
     smoke = "steps" in budget
     scores = api_tools.translation_scores(out, n=8 if smoke else 0)
