@@ -52,17 +52,27 @@ def test_results_are_written_after_every_item_and_read_back(tmp_path):
     assert "a" not in bench_runs.Results(path, fresh=True)
 
 
-def test_stargan_benchmark_names_kept_settings_and_departures_from_the_paper(tmp_path):
-    """benchmarks/stargan.py never reuses a finished run trained with other settings: it names
-    each differing key so the user can pick another --runs."""
+def test_a_kept_run_trained_with_other_settings_is_refused_not_reused(tmp_path):
+    """train_for never keeps, resumes or overwrites a run trained with other settings (it once
+    kept any finished run, so a bf16 measurement would have scored the fp32 run): it names each
+    differing key; keys the config resolves (threads, "auto") are not compared."""
+    run = tmp_path / "r"
+    assert bench_runs.settings_clash(run, {"d_width": 64}) == ""  # no run yet
+    fp32 = dict(SMALL, precision="fp32")
+    facts = bench_runs.train_for("gan", run, steps=2, dataset=_data(tmp_path), **fp32)
+    assert facts["steps"] == 2
+    same = dict(SMALL, threads=1, precision="auto")
+    assert bench_runs.train_for("gan", run, steps=2, dataset=_data(tmp_path), **same) == facts
+    assert bench_runs.settings_clash(run, {"g_width": 8, "new_key": 1}) == ""
+    before = (run / "config.json").read_text()
+    with pytest.raises(SystemExit, match=r"r was trained with d_width=8 \(asked 16\), "
+                       r"precision=fp32 \(asked bf16\): pass another --runs folder"):  # fmt: skip
+        bench_runs.train_for("gan", run, steps=2, **dict(SMALL, d_width=16, precision="bf16"))
+    assert (run / "config.json").read_text() == before
+
+
+def test_stargan_benchmark_names_departures_from_the_paper():
     stargan_bench = load_script("stargan", "benchmarks")
-    run = tmp_path / "stargan-fmnist-tops"
-    assert stargan_bench.settings_clash(run, {"d_width": 64}) == ""  # no run yet
-    run.mkdir()
-    (run / "config.json").write_text(json.dumps({"d_width": 32, "g_width": 32}))
-    assert stargan_bench.settings_clash(run, {"d_width": 32, "g_width": 32}) == ""
-    clash = stargan_bench.settings_clash(run, {"d_width": 64, "g_width": 32, "new_key": 1})
-    assert clash == "d_width=32 (asked 64)"
     # a task run beyond the CPU size says so on the page, and names the screen that chose it
     assert stargan_bench.departures({"g_width": 32, "d_width": 32}) == []
     lines = stargan_bench.departures({"g_width": 32, "stargan_cls_weight": 3.0})
@@ -77,3 +87,21 @@ def test_stargan_benchmark_types_its_settings_and_refuses_bad_ones():
     assert typed == {"d_width": 64, "stargan_cls_weight": 3.0}
     with pytest.raises(SystemExit, match="bad --set: bad value 'abc' for 'd_width'"):
         stargan_bench.typed_settings({"d_width": "abc"})
+
+
+def test_bf16_benchmark_ratio_is_bf16_over_fp32_medians_per_budget():
+    bf16 = load_script("bf16_quality", "benchmarks")
+    rows = [
+        {"precision": "fp32", "minutes": 3.0, "fd": 10.0, "steps": 100},
+        {"precision": "fp32", "minutes": 3.0, "fd": 12.0, "steps": 120},
+        {"precision": "fp32", "minutes": 3.0, "fd": 14.0, "steps": 110},
+        {"precision": "bf16", "minutes": 3.0, "fd": 9.0, "steps": 150},
+        {"precision": "fp32", "minutes": 10.0, "fd": 5.0, "steps": 400},
+    ]
+    lines, ratios = bf16.cpu_table(rows, [3.0, 10.0])
+    assert ratios == [(3.0, pytest.approx(0.75))]  # 9 / median(10, 12, 14); 10 min has no bf16 yet
+    assert (
+        lines[2]
+        == "| 3 | 12.00 [10.00, 14.00] (n=3) | 9.00 [9.00, 9.00] (n=1) | 0.75 | 110 | 150 |"
+    )
+    assert lines[3] == "| 10 | 5.00 [5.00, 5.00] (n=1) | — | — | 400 | — |"

@@ -226,6 +226,46 @@ def test_bf16_on_a_cpu_without_native_bf16_warns_once(cli, tmp_path, monkeypatch
     assert rc == 0 and "warning" not in err
 
 
+def test_precision_auto_picks_bf16_only_where_the_cpu_has_it_and_the_run_keeps_it(
+    cli, tmp_path, monkeypatch
+):
+    """The default precision=auto: bf16 autocast on a CPU with native bf16 (said in one line),
+    fp32 elsewhere; config.json saves the precision that ran, so a resume on another CPU keeps
+    it (byte-identical), and the toy benchmark stays fp32."""
+    from ganforge import api
+    from ganforge.toy import train_toy
+    from ganforge.training import precision
+
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    rc, _, err = train(cli, tmp_path / "n", "--steps", "2")
+    assert rc == 0, err
+    said = [ln for ln in err.splitlines() if "precision=auto" in ln]
+    assert said == [
+        "ganforge: bf16 autocast (precision=auto: this CPU computes bf16 natively); "
+        "--precision fp32 to choose"
+    ]
+    assert json.loads((tmp_path / "n" / "config.json").read_text())["precision"] == "bf16"
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    api.resume(tmp_path / "n", steps=4)
+    assert json.loads((tmp_path / "n" / "config.json").read_text())["precision"] == "bf16"
+    rc, _, err = train(cli, tmp_path / "e", "--steps", "2")
+    assert rc == 0 and "precision=auto" not in err
+    assert json.loads((tmp_path / "e" / "config.json").read_text())["precision"] == "fp32"
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    cfg = api.make_config("gan", {"dataset": "ring8", "steps": 2, "batch_size": 8})
+    assert cfg.precision == "auto"
+    seen = []
+    monkeypatch.setattr(precision, "autocast", lambda p, d: seen.append(p) or _null())
+    train_toy(cfg)
+    assert seen and set(seen) == {"fp32"}
+
+
+def _null():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
 def test_native_bf16_is_read_from_the_cpu_flags_not_onednn_probe():
     from ganforge.training.precision import cpu_has_native_bf16
 

@@ -35,6 +35,7 @@ PENALTIES = ("none", *penalties.D_PENALTIES)
 G_PENALTIES = ("none", *penalties.G_PENALTIES)
 NORMS = ("batch", "layer", "instance", "none")
 CONDITIONING = tuple(SCHEMES)
+PRECISION_HELP = "arithmetic precision; auto = bf16 where the CPU has it natively, else fp32"
 
 
 @dataclass
@@ -99,7 +100,7 @@ class Config(FamilyKeys):
     minutes: float = _f(0.0, "budget: wall-clock minutes", minimum=0)
     seed: int = _f(0, "random seed", minimum=0)
     device: str = _f("auto", "where to train", ("auto", "cpu", "cuda"))
-    precision: str = _f("fp32", "arithmetic precision", ("fp32", "bf16", "fp16"))
+    precision: str = _f("auto", PRECISION_HELP, ("auto", "fp32", "bf16", "fp16"))
     compile: bool = _f(
         False, "torch.compile G and D (eager where it fails or is slower; see compile_trial)"
     )

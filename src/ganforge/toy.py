@@ -10,6 +10,7 @@ are fresh samples of the mixture for every batch. Metrics follow VEEGAN/PacGAN
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -176,7 +177,10 @@ class Snapshots(Hook):
 
 def train_toy(cfg: Config, snapshots: int = 0) -> ToyRun:
     """Train ``cfg`` (dataset ring8/grid25, budget ``cfg.steps``) with the training loop and
-    measure mode coverage."""
+    measure mode coverage. ``precision=auto`` is fp32 here: 2-D MLPs are too small for bf16 to
+    save time, and toy figures are compared across machines."""
+    if cfg.precision == "auto":
+        cfg = dataclasses.replace(cfg, precision="fp32")
     mixture = get_toy(cfg.dataset)
     if cfg.steps < 1:
         raise ConfigError("the toy benchmark needs a step budget: --steps N with N >= 1")

@@ -12,6 +12,19 @@ from ganforge.errors import ConfigError
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+def resolve(precision: str, device: torch.device) -> str:
+    """``auto`` as the precision it picks on ``device``; any other value as given.
+
+    auto is bf16 autocast on a CPU that computes bf16 natively (AVX-512 BF16 or AMX): there the
+    default recipe trained in bf16 reaches a lower FD than in fp32 at equal wall time
+    (docs/bench/bf16.md). It is fp32 on every other CPU, where bf16 is emulated and slower
+    (docs/bench/speed.md), and on CUDA, where it has not been measured.
+    """
+    if precision != "auto":
+        return precision
+    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+
+
 def check(precision: str, device: torch.device) -> None:
     if precision == "fp16" and device.type != "cuda":
         raise ConfigError("precision=fp16 needs a CUDA device; on CPU use precision=bf16")
@@ -60,6 +73,7 @@ def slow_precision_warning(precision: str, device: torch.device) -> str | None:
 
 def autocast(precision: str, device: torch.device):
     """bf16/fp16 autocast for the forward passes; a no-op for fp32."""
+    precision = resolve(precision, device)
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=DTYPES[precision])
@@ -67,6 +81,6 @@ def autocast(precision: str, device: torch.device):
 
 def grad_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler | None:
     """fp16 on CUDA needs loss scaling; bf16 has fp32's range and does not."""
-    if precision == "fp16" and device.type == "cuda":
+    if resolve(precision, device) == "fp16" and device.type == "cuda":
         return torch.amp.GradScaler("cuda")
     return None

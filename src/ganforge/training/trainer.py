@@ -7,6 +7,7 @@ What is watched and written around the loop (sample grids, evaluation, the repor
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -71,6 +72,14 @@ class Trainer(Loop):
                 f"ganforge: {threads} CPU thread(s), as the run being resumed (its "
                 "arithmetic stays the same); --set threads=N to choose"
             )
+        chosen = precision.resolve(cfg.precision, device)
+        precision_line = (
+            f"ganforge: {chosen} autocast (precision=auto: this CPU computes bf16 natively); "
+            "--precision fp32 to choose"
+            if chosen != cfg.precision and chosen != "fp32"
+            else ""
+        )
+        cfg = dataclasses.replace(cfg, precision=chosen)  # config.json saves what ran
         precision.check(cfg.precision, device)
         slow = precision.slow_precision_warning(cfg.precision, device)
         if slow and dist.is_main:
@@ -109,7 +118,7 @@ class Trainer(Loop):
         per_rank = cfg.batch_size // dist.world_size
         batches = game.make_batches(data, per_rank, cfg.seed, device, dist.rank, dist.world_size)
         progress = sys.stderr.isatty() if progress is None else progress
-        notes = (threads_line,) if threads_line else ()
+        notes = tuple(line for line in (threads_line, precision_line) if line)
         outputs: list[Hook] = [
             MetricsLog(out, cfg.tensorboard, dist.is_main),
             Console(data.name, progress and dist.is_main, notes, dist.is_main),
