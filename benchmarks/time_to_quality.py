@@ -55,7 +55,9 @@ def measure(loop: str, minutes: float, seed: int, args: argparse.Namespace) -> d
         images = reference_samples(ref.G, ref.cfg.z_dim, args.samples, seed + 1)
         wall = minutes * 60
     else:
-        run = args.runs / f"{loop}-{minutes:g}m-s{seed}"
+        # named as benchmarks/bf16_quality.py names its runs, so --runs runs/bf16 scores the
+        # runs that benchmark trained (same settings) instead of training them again
+        run = args.runs / f"{loop}-{args.precision}-{minutes:g}m-s{seed}"
         facts = train_for(loop, run, minutes, seed=seed, device="cpu", precision=args.precision,
                           report=False)  # fmt: skip
         steps, wall = facts.get("steps"), float(facts.get("wall_seconds", 0.0))
@@ -128,36 +130,52 @@ def main() -> None:
     for minutes in [] if args.page_only else args.budgets:
         for seed in range(args.seeds):
             for loop in (REFERENCE, args.recipe):
-                key = f"{loop}|{args.precision}|{minutes:g}|{seed}|{cpu}"
+                precision = "fp32" if loop == REFERENCE else args.precision  # it has no other
+                key = f"{loop}|{precision}|{minutes:g}|{seed}|{cpu}"
                 if key not in results:
                     results.put(key, measure(loop, minutes, seed, args))
                     print(results[key], flush=True)
-    rows = [
-        v
-        for k, v in results.items.items()
-        if k.split("|")[1] == args.precision
-        and k.split("|")[-1] == cpu
-        and v["loop"] in (REFERENCE, args.recipe)
-    ]
-    head, table = summary(rows, args.recipe, args.budgets)
-    text = "\n".join([
+    text = page(results, args, cpu)
+    args.doc.mkdir(parents=True, exist_ok=True)
+    (args.doc / "time-to-quality.md").write_text(text)
+    print(text)
+
+
+def page(results: Results, args: argparse.Namespace, here: str) -> str:
+    """Every (CPU, precision) measured, this run's first: the command's budgets where it has
+    rows, a section each with its own headline. The reference loop's fp32 rows of a CPU stand
+    beside every precision of the recipe on that CPU."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    refs: dict[str, list[dict]] = {}
+    for key, row in results.items.items():
+        _, precision, _, _, cpu = key.split("|")
+        if row["loop"] == REFERENCE:
+            refs.setdefault(cpu, []).append(row)
+        elif row["loop"] == args.recipe:
+            groups.setdefault((cpu, precision), []).append(row)
+    for cpu in refs:
+        if not any(c == cpu for c, _ in groups):
+            groups[(cpu, "fp32")] = []
+    order = sorted(groups, key=lambda g: (g != (here, args.precision), g))
+    text = [
         "# Time to quality: ganforge against the tutorial loop at equal wall time (issue 19)",
         "",
         f"`python benchmarks/time_to_quality.py --recipe {args.recipe} --budgets "
         f"{' '.join(f'{b:g}' for b in args.budgets)} --seeds {args.seeds} --precision "
-        f"{args.precision}` on {cpu} ({loads(rows)}), torch "
-        f"{torch.__version__}. FD of {args.samples} samples against the Fashion-MNIST test "
-        "split with our shipped extractor; median over seeds with [min, max]; a cell with "
-        "fewer seeds (n) than asked is not finished: the command resumes it.",
+        f"{args.precision}`, torch {torch.__version__}. FD of {args.samples} samples against "
+        "the Fashion-MNIST test split with our shipped extractor; median over seeds with "
+        "[min, max]; a cell with fewer seeds (n) than asked is not finished: the command "
+        "resumes it. The reference loop always trains in fp32; the precision named is "
+        f"`{args.recipe}`'s. One section per CPU and precision measured.",
         "",
-        head,
-        "",
-        table,
-        "",
-    ])  # fmt: skip
-    page = args.doc / "time-to-quality.md"
-    page.write_text(text)
-    print(text)
+    ]
+    for cpu, precision in order:
+        rows = groups[(cpu, precision)] + refs.get(cpu, [])
+        budgets = sorted({r["minutes"] for r in rows})
+        head, table = summary(rows, args.recipe, budgets)
+        text += [f"## {cpu}, `{args.recipe}` in {precision} ({loads(rows)})", "", head, "",
+                 table, ""]  # fmt: skip
+    return "\n".join(text)
 
 
 if __name__ == "__main__":
