@@ -10,6 +10,7 @@ runs, skips what is already measured.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from pathlib import Path
@@ -79,6 +80,42 @@ def train_for(
         overrides.setdefault("threads", THREADS)
         api.train(recipe, run, force=True, **budget, **overrides)
     return run_facts(run)
+
+
+def timed_recipe_fd(
+    runs: Path, recipe: str, precision: str, minutes: float, seed: int, samples: int
+) -> dict[str, Any]:
+    """Train ``recipe`` in ``precision`` for ``minutes`` (seed ``seed``) into
+    RUNS/RECIPE-PRECISION-Mm-sSEED and score ``samples`` of its generator (eval mode, EMA where
+    kept) by FD against the Fashion-MNIST test split on the shipped extractor: {steps,
+    wall_seconds, fd}. One name per setting, so benchmarks sharing ``runs`` score one run."""
+    from ganforge.metrics.evaluate import evaluate_images
+
+    run = runs / f"{recipe}-{precision}-{minutes:g}m-s{seed}"
+    facts = train_for(recipe, run, minutes, seed=seed, device="cpu", precision=precision,
+                      report=False)  # fmt: skip
+    images = api.sample(api.load_run(run, device="cpu"), samples, seed + 1)
+    fd = evaluate_images(images, "fashion-mnist", ["fid"])["fid"]
+    return {"steps": facts.get("steps"), "wall_seconds": float(facts.get("wall_seconds", 0.0)),
+            "fd": float(fd)}  # fmt: skip
+
+
+def add_fd_options(ap: argparse.ArgumentParser, runs: str) -> None:
+    """The options of a benchmark that trains runs into --runs, scores them by FD and keeps
+    the scores in --doc: --samples, --runs, --doc, --fresh, --page-only."""
+    ap.add_argument("--samples", type=int, default=10000, help=">= 2048 for a stable FD")
+    ap.add_argument("--runs", type=Path, default=Path(runs))
+    ap.add_argument("--doc", type=Path, default=Path("docs/bench"))
+    ap.add_argument("--fresh", action="store_true", help="measure everything again")
+    ap.add_argument("--page-only", action="store_true", help="train nothing: rewrite the page")
+
+
+def parse_fd_options(ap: argparse.ArgumentParser) -> argparse.Namespace:
+    """``ap.parse_args()``, refusing --samples below 2048."""
+    args = ap.parse_args()
+    if args.samples < 2048:
+        ap.error("--samples must be >= 2048: FD from fewer samples is biased and unstable")
+    return args
 
 
 class Results:

@@ -31,11 +31,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_runs import Results, train_for  # noqa: E402
+from bench_runs import Results, add_fd_options, parse_fd_options, timed_recipe_fd  # noqa: E402
 from machine import cpu_description, load_average  # noqa: E402
 
-from ganforge import api  # noqa: E402
-from ganforge.metrics.evaluate import evaluate_images  # noqa: E402
 from ganforge.recipes import DEFAULT_RECIPE  # noqa: E402
 from ganforge.training.precision import cpu_has_native_bf16  # noqa: E402
 
@@ -44,14 +42,9 @@ PRECISIONS = ("fp32", "bf16")
 
 def measure(recipe: str, precision: str, minutes: float, seed: int, args) -> dict:
     """Train ``recipe`` in ``precision`` for ``minutes`` and score its generator."""
-    run = args.runs / f"{recipe}-{precision}-{minutes:g}m-s{seed}"
-    facts = train_for(recipe, run, minutes, seed=seed, device="cpu", precision=precision,
-                      report=False)  # fmt: skip
-    images = api.sample(api.load_run(run, device="cpu"), args.samples, seed + 1)
-    fd = evaluate_images(images, "fashion-mnist", ["fid"])["fid"]
+    scored = timed_recipe_fd(args.runs, recipe, precision, minutes, seed, args.samples)
     return {"recipe": recipe, "precision": precision, "minutes": minutes, "seed": seed,
-            "steps": facts.get("steps"), "wall_seconds": facts.get("wall_seconds"),
-            "fd": float(fd), "load": load_average()}  # fmt: skip
+            **scored, "load": load_average()}  # fmt: skip
 
 
 def cell(rows: list[dict]) -> tuple[str, float | None, str]:
@@ -143,14 +136,8 @@ def main() -> None:
     ap.add_argument("--recipe", default=DEFAULT_RECIPE)
     ap.add_argument("--budgets", nargs="+", type=float, default=[3, 10], help="minutes")
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--samples", type=int, default=10000, help=">= 2048 for a stable FD")
-    ap.add_argument("--runs", type=Path, default=Path("runs/bf16"))
-    ap.add_argument("--doc", type=Path, default=Path("docs/bench"))
-    ap.add_argument("--fresh", action="store_true", help="measure everything again")
-    ap.add_argument("--page-only", action="store_true", help="train nothing: rewrite the page")
-    args = ap.parse_args()
-    if args.samples < 2048:
-        ap.error("--samples must be >= 2048: FD from fewer samples is biased and unstable")
+    add_fd_options(ap, runs="runs/bf16")
+    args = parse_fd_options(ap)
     cpu = cpu_description()
     print(f"load average {load_average()}; {cpu}; native bf16 {cpu_has_native_bf16()}")
     results = Results(args.doc / "bf16.json", fresh=args.fresh)

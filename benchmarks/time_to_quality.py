@@ -29,11 +29,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_runs import Results, train_for  # noqa: E402
+from bench_runs import Results, add_fd_options, parse_fd_options, timed_recipe_fd  # noqa: E402
 from machine import cpu_description, load_average  # noqa: E402
 from reference_loop import ReferenceLoop  # noqa: E402
 
-from ganforge import api  # noqa: E402
 from ganforge.metrics.evaluate import evaluate_images  # noqa: E402
 from ganforge.recipes import DEFAULT_RECIPE  # noqa: E402
 
@@ -53,18 +52,13 @@ def measure(loop: str, minutes: float, seed: int, args: argparse.Namespace) -> d
         ref = ReferenceLoop("dcgan", 64, seed=seed)
         steps = ref.train_for(minutes * 60)
         images = reference_samples(ref.G, ref.cfg.z_dim, args.samples, seed + 1)
-        wall = minutes * 60
-    else:
-        # named as benchmarks/bf16_quality.py names its runs, so --runs runs/bf16 scores the
-        # runs that benchmark trained (same settings) instead of training them again
-        run = args.runs / f"{loop}-{args.precision}-{minutes:g}m-s{seed}"
-        facts = train_for(loop, run, minutes, seed=seed, device="cpu", precision=args.precision,
-                          report=False)  # fmt: skip
-        steps, wall = facts.get("steps"), float(facts.get("wall_seconds", 0.0))
-        images = api.sample(api.load_run(run, device="cpu"), args.samples, seed + 1)
-    fd = evaluate_images(images, "fashion-mnist", ["fid"])["fid"]
-    return {"loop": loop, "minutes": minutes, "seed": seed, "steps": steps,
-            "wall_seconds": round(wall, 1), "fd": float(fd), "load": load_average()}  # fmt: skip
+        scored = {"steps": steps, "wall_seconds": minutes * 60,
+                  "fd": float(evaluate_images(images, "fashion-mnist", ["fid"])["fid"])}  # fmt: skip
+    else:  # the runs benchmarks/bf16_quality.py trains, when --runs names its folder
+        scored = timed_recipe_fd(args.runs, loop, args.precision, minutes, seed, args.samples)
+    return {"loop": loop, "minutes": minutes, "seed": seed, "steps": scored["steps"],
+            "wall_seconds": round(scored["wall_seconds"], 1), "fd": scored["fd"],
+            "load": load_average()}  # fmt: skip
 
 
 def summary(rows: list[dict], recipe: str, budgets: list[float]) -> tuple[str, str]:
@@ -115,15 +109,9 @@ def main() -> None:
     ap.add_argument("--recipe", default=DEFAULT_RECIPE, help="the ganforge recipe measured")
     ap.add_argument("--budgets", nargs="+", type=float, default=[1, 3, 5, 10], help="minutes")
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--samples", type=int, default=10000, help=">= 2048 for a stable FD")
     ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
-    ap.add_argument("--runs", type=Path, default=Path("runs/ttq"))
-    ap.add_argument("--doc", type=Path, default=Path("docs/bench"))
-    ap.add_argument("--fresh", action="store_true", help="measure everything again")
-    ap.add_argument("--page-only", action="store_true", help="train nothing: rewrite the page")
-    args = ap.parse_args()
-    if args.samples < 2048:
-        ap.error("--samples must be >= 2048: FD from fewer samples is biased and unstable")
+    add_fd_options(ap, runs="runs/ttq")
+    args = parse_fd_options(ap)
     load, cpu = load_average(), cpu_description()
     print(f"load average {load}; {cpu}", flush=True)
     results = Results(args.doc / "time-to-quality.json", fresh=args.fresh)
